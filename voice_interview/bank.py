@@ -1,0 +1,145 @@
+"""Question banks: interview rounds and questions, loaded from TOML files in ``prompts/banks/``.
+
+The bank is content, not code: a user copies ``prompts/banks/amazon-backend-developer.toml``,
+edits it, and passes it with ``--bank FILE``. Files are validated with pydantic; errors name the
+file, the field and the problem in one line.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+
+from voice_interview.errors import BankError
+from voice_interview.resources import data_folder
+
+__all__ = [
+    "DEFAULT_BANK_ID",
+    "Bank",
+    "Question",
+    "QuestionKind",
+    "Round",
+    "default_bank_path",
+    "load_bank",
+]
+
+DEFAULT_BANK_ID = "amazon-backend-developer"
+
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")]
+NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+class QuestionKind(StrEnum):
+    TECHNICAL = "technical"
+    SYSTEM_DESIGN = "system-design"
+    BEHAVIORAL = "behavioral"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Question(_Strict):
+    """One interview question. ``kind`` and ``round_id`` are filled in from its round."""
+
+    id: Slug
+    text: NonEmpty
+    vocabulary: tuple[NonEmpty, ...] = ()
+    principles: tuple[NonEmpty, ...] = ()
+    kind: QuestionKind = QuestionKind.TECHNICAL
+    round_id: str = ""
+
+
+class Round(_Strict):
+    id: Slug
+    title: NonEmpty
+    kind: QuestionKind
+    purpose: NonEmpty = Field(description="Spoken as the round's intro.")
+    questions: tuple[Question, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _stamp_questions(self) -> Round:
+        stamped = tuple(
+            q.model_copy(update={"kind": self.kind, "round_id": self.id}) for q in self.questions
+        )
+        object.__setattr__(self, "questions", stamped)
+        return self
+
+
+class Bank(_Strict):
+    schema_version: int = Field(ge=1, le=1)
+    id: Slug
+    company: NonEmpty
+    role: NonEmpty
+    title: NonEmpty
+    notice: str = ""
+    rounds: tuple[Round, ...] = Field(min_length=1)
+    source: str = Field(default="", description="File the bank was loaded from.")
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Bank:
+        for kind, ids in (
+            ("round", [r.id for r in self.rounds]),
+            ("question", [q.id for q in self.questions]),
+        ):
+            dupes = sorted({i for i in ids if ids.count(i) > 1})
+            if dupes:
+                raise ValueError(f"duplicate {kind} id(s): {', '.join(dupes)}")
+        return self
+
+    @property
+    def questions(self) -> tuple[Question, ...]:
+        return tuple(q for r in self.rounds for q in r.questions)
+
+    def question(self, question_id: str) -> Question:
+        for q in self.questions:
+            if q.id == question_id:
+                return q
+        raise BankError(
+            f"unknown question id {question_id!r} in {self.source or self.id}; "
+            f"choose one of: {', '.join(q.id for q in self.questions)}"
+        )
+
+    def round(self, round_id: str) -> Round:
+        for r in self.rounds:
+            if r.id == round_id:
+                return r
+        raise BankError(
+            f"unknown round id {round_id!r} in {self.source or self.id}; "
+            f"choose one of: {', '.join(r.id for r in self.rounds)}"
+        )
+
+
+def default_bank_path() -> Path:
+    return data_folder("prompts") / "banks" / f"{DEFAULT_BANK_ID}.toml"
+
+
+def load_bank(path: str | Path | None = None) -> Bank:
+    """Load and validate a bank file (the bundled Amazon bank when ``path`` is None)."""
+    file = Path(path) if path is not None else default_bank_path()
+    try:
+        raw = tomllib.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise BankError(f"{file}: bank file not found; check the --bank path") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BankError(f"{file}: cannot read bank file ({exc})") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise BankError(f"{file}: not valid TOML: {exc}") from exc
+    try:
+        return Bank.model_validate({**raw, "source": str(file)})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise BankError(f"{file}: {where}: {first['msg']}{more}") from exc

@@ -1,0 +1,215 @@
+"""Command line: a thin shell that parses, builds options, calls the library, returns an exit code.
+
+Exit codes: 0 success; 1 a handled error (bad input, missing model, device problem: one line on
+stderr, no traceback); 2 bad command-line usage; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from voice_interview.errors import VoiceInterviewError
+
+logger = logging.getLogger("voice_interview")
+
+DEFAULT_DEMO_DIR = "demo-output"
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    from voice_interview.adapters.models import DEFAULT_ASR_MODEL, DEFAULT_VOICE
+
+    fmt = argparse.ArgumentDefaultsHelpFormatter
+    parser = argparse.ArgumentParser(
+        prog="voice-interview",
+        description="A local, private, spoken mock-interview coach.",
+        formatter_class=fmt,
+    )
+    parser.add_argument("--debug", action="store_true", help="verbose logs and tracebacks")
+    parser.add_argument(
+        "--bank", metavar="FILE", help="question bank TOML (default: the bundled Amazon bank)"
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("questions", help="list the questions", formatter_class=fmt)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = sub.add_parser("say", help="speak text with Piper", formatter_class=fmt)
+    p.add_argument("text", help="what to say")
+    p.add_argument("-o", "--output", metavar="FILE.wav", help="write a WAV instead of playing")
+    p.add_argument("--voice", default=DEFAULT_VOICE, help="voice name or .onnx path")
+
+    def add_model(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--model",
+            default=DEFAULT_ASR_MODEL,
+            help="ASR model: tiny.en, base, a CTranslate2 folder, or a faster-whisper name",
+        )
+
+    p = sub.add_parser("transcribe", help="transcribe an audio file", formatter_class=fmt)
+    p.add_argument("file", help="audio file (wav, flac, mp3, ogg/opus, m4a, webm)")
+    add_model(p)
+    p.add_argument("--question", metavar="ID", help="question it answers (improves accuracy)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = sub.add_parser("score", help="transcribe and score an answer", formatter_class=fmt)
+    p.add_argument("file", nargs="?", help="audio file of the answer")
+    p.add_argument("--question", metavar="ID", required=True, help="question it answers")
+    p.add_argument("--text", help="score this typed answer instead of audio")
+    p.add_argument("--transcript", metavar="FILE.txt", help="score the text in this file")
+    add_model(p)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = sub.add_parser(
+        "demo", help="speak a question and score a sample answer (no mic)", formatter_class=fmt
+    )
+    p.add_argument("--out", default=DEFAULT_DEMO_DIR, help="folder for the demo's audio files")
+    p.add_argument("--question", default="connection-pooling", help="question id")
+    add_model(p)
+    p.add_argument("--no-play", action="store_true", help="don't try to play the question")
+    return parser
+
+
+def _console(stderr: bool = False) -> Any:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)
+
+
+def _pipeline(model: str) -> Any:
+    from voice_interview.adapters.whisper import TranscribeOptions, WhisperTranscriber
+    from voice_interview.pipeline import AnswerPipeline
+    from voice_interview.scoring.baseline import BaselineEvaluator
+
+    return AnswerPipeline(WhisperTranscriber(TranscribeOptions(model=model)), BaselineEvaluator())
+
+
+def _cmd_questions(args: argparse.Namespace) -> int:
+    from voice_interview.bank import load_bank
+
+    bank = load_bank(args.bank)
+    if args.json:
+        rows = [
+            {"id": q.id, "round": q.round_id, "kind": q.kind.value, "text": q.text}
+            for q in bank.questions
+        ]
+        print(json.dumps(rows, indent=2))
+    else:
+        from voice_interview.render import print_questions
+
+        print_questions(_console(), bank)
+    return 0
+
+
+def _cmd_say(args: argparse.Namespace) -> int:
+    from voice_interview.adapters.piper import PiperSynthesizer, SpeechOptions
+
+    audio = PiperSynthesizer(SpeechOptions(voice=args.voice)).synthesize(args.text)
+    if args.output:
+        from voice_interview.adapters.audio_files import write_wav
+
+        path = write_wav(audio, args.output)
+        print(f"wrote {path} ({audio.duration_s:.1f} s)")
+    else:
+        from voice_interview.adapters.playback import play
+
+        play(audio)
+    return 0
+
+
+def _cmd_transcribe(args: argparse.Namespace) -> int:
+    from voice_interview.bank import load_bank
+
+    question = load_bank(args.bank).question(args.question) if args.question else None
+    transcript = _pipeline(args.model).transcribe_file(args.file, question)
+    if args.json:
+        print(json.dumps(transcript.to_json_dict(), indent=2))
+    else:
+        from voice_interview.render import print_transcript
+
+        print_transcript(_console(), transcript)
+    return 0
+
+
+def _cmd_score(args: argparse.Namespace) -> int:
+    from voice_interview.bank import load_bank
+
+    sources = [s for s in (args.file, args.text, args.transcript) if s is not None]
+    if len(sources) != 1:
+        raise _UsageError("score needs exactly one of: FILE, --text TEXT, --transcript FILE.txt")
+    question = load_bank(args.bank).question(args.question)
+    pipeline = _pipeline(args.model)
+    if args.file is not None:
+        evaluation = pipeline.score_file(args.file, question)
+    else:
+        text = args.text
+        if args.transcript is not None:
+            try:
+                text = Path(args.transcript).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise _UsageError(f"{args.transcript}: cannot read transcript ({exc})") from exc
+        if not text.strip():
+            raise _UsageError(f"{args.transcript or '--text'}: the answer text is empty")
+        evaluation = pipeline.score_text(text, question)
+    if args.json:
+        print(json.dumps(evaluation.to_json_dict(), indent=2))
+    else:
+        from voice_interview.render import print_evaluation, print_transcript
+
+        console = _console()
+        print_transcript(console, evaluation.transcript)
+        print_evaluation(console, evaluation)
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from voice_interview.demo import run_demo
+
+    return run_demo(
+        out_dir=Path(args.out),
+        question_id=args.question,
+        model=args.model,
+        bank_path=args.bank,
+        play_audio=not args.no_play,
+        console=_console(),
+    )
+
+
+class _UsageError(VoiceInterviewError):
+    pass
+
+
+_COMMANDS = {
+    "questions": _cmd_questions,
+    "say": _cmd_say,
+    "transcribe": _cmd_transcribe,
+    "score": _cmd_score,
+    "demo": _cmd_demo,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return _COMMANDS[args.command](args)
+    except VoiceInterviewError as exc:
+        if args.debug:
+            logger.exception("failed")
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Pure logic: no devices, files, models or network. Everything here is fast to import."""

@@ -1,0 +1,95 @@
+"""What the speech recogniser returns: a concrete, serialisable transcript.
+
+Pydantic models so that a transcript saved in a session (or printed with ``--json``) can be read
+back and validated. Times are in seconds from the start of the answer audio.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["Segment", "Transcript", "Word"]
+
+
+class Word(BaseModel):
+    """One recognised word with its time range and the model's probability for it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str = Field(
+        description="The word as written by the recogniser, without surrounding spaces."
+    )
+    start_s: float
+    end_s: float
+    probability: float = Field(ge=0.0, le=1.0)
+
+
+class Segment(BaseModel):
+    """A stretch of speech the recogniser decoded as one unit (roughly a sentence or phrase)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str
+    start_s: float
+    end_s: float
+    words: tuple[Word, ...] = ()
+    avg_logprob: float | None = None
+    no_speech_prob: float | None = None
+
+
+class Transcript(BaseModel):
+    """A finished transcript: text, segments, words, and how it was produced."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str
+    segments: tuple[Segment, ...] = ()
+    duration_s: float = Field(ge=0.0, description="Length of the audio that was transcribed.")
+    language: str | None = None
+    model: str = Field(description="Model name or path that produced it; 'text' for typed answers.")
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="The effective options used (echoed, never ignored)."
+    )
+    discarded: tuple[Segment, ...] = Field(
+        default=(),
+        description="Segments dropped as recogniser inventions (kept for inspection).",
+    )
+
+    @property
+    def words(self) -> tuple[Word, ...]:
+        return tuple(w for s in self.segments for w in s.words)
+
+    @classmethod
+    def from_text(cls, text: str) -> Transcript:
+        """A transcript for a typed answer: text only, no timing."""
+        clean = " ".join(text.split())
+        return cls(text=clean, duration_s=0.0, model="text")
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The documented JSON shape (``transcribe --json`` and the evaluator's ``transcript``)."""
+        return {
+            "text": self.text,
+            "duration_s": round(self.duration_s, 3),
+            "language": self.language,
+            "model": self.model,
+            "words": [
+                {
+                    "text": w.text,
+                    "start_s": round(w.start_s, 3),
+                    "end_s": round(w.end_s, 3),
+                    "probability": round(w.probability, 4),
+                }
+                for w in self.words
+            ],
+            "segments": [
+                {"text": s.text, "start_s": round(s.start_s, 3), "end_s": round(s.end_s, 3)}
+                for s in self.segments
+            ],
+            "options": self.options,
+            "discarded": [
+                {"text": s.text, "start_s": round(s.start_s, 3), "end_s": round(s.end_s, 3)}
+                for s in self.discarded
+            ],
+        }

@@ -1,0 +1,1 @@
+"""Scoring of answers: pure functions of a transcript and a question."""
