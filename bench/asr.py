@@ -52,19 +52,21 @@ def load_real_speech() -> list[tuple[Any, str]]:
     return [(load_audio(folder / r["audio"]), r["reference"]) for r in rows]
 
 
-def long_answer(clips: list[Any], target_s: float = 120.0) -> Any:
-    """Real speech clips joined with 1.5 s pauses, repeated until ``target_s`` seconds."""
+def long_answer(speech: list[tuple[Any, str]], target_s: float = 120.0) -> tuple[Any, str]:
+    """Real clips joined with 1.5 s pauses, repeated until ``target_s`` s; with its reference."""
     from voice_interview.core.audio import Audio, concatenate
 
     parts: list[Audio] = []
+    refs: list[str] = []
     total = 0.0
     while total < target_s:
-        for clip in clips:
+        for clip, ref in speech:
             parts += [clip, Audio.silence(1.5)]
+            refs.append(ref)
             total += clip.duration_s + 1.5
             if total >= target_s:
                 break
-    return concatenate(parts)
+    return concatenate(parts), " ".join(refs)
 
 
 def worker(model: str, mode: str, repeats: int) -> dict[str, Any]:
@@ -78,7 +80,7 @@ def worker(model: str, mode: str, repeats: int) -> dict[str, Any]:
     speech = load_real_speech()
     clips = [a for a, _ in speech]
     refs = [r for _, r in speech]
-    long = long_answer(clips)
+    long, long_ref = long_answer(speech)
     path = str(resolve_asr_model(model).path)
 
     t0 = time.perf_counter()
@@ -109,9 +111,10 @@ def worker(model: str, mode: str, repeats: int) -> dict[str, Any]:
         if i == 0:
             hyps = out
         t = time.perf_counter()
-        run(long)
+        long_hyp = run(long)
         long_times.append(time.perf_counter() - t)
     wer = float(jiwer.wer([normalize_text(r) for r in refs], [normalize_text(h) for h in hyps]))
+    long_wer = float(jiwer.wer(normalize_text(long_ref), normalize_text(long_hyp)))
     short_audio = sum(a.duration_s for a in clips)
     return {
         "model": model,
@@ -119,6 +122,7 @@ def worker(model: str, mode: str, repeats: int) -> dict[str, Any]:
         "threads": threads,
         "load_s": load_s,
         "wer": wer,
+        "long_wer": long_wer,
         "short_audio_s": short_audio,
         "short_wall_s": statistics.median(short_times),
         "short_rtf": short_audio / statistics.median(short_times),
@@ -175,15 +179,16 @@ def main() -> int:
         "(int8, beam 5, no VAD, no prompt, no word timestamps).\n\n"
     )
     lines = [
-        "| model | mode | threads | WER | WER ref | load s | short RTF | long RTF | target | "
-        "long RTF vs baseline | peak RSS MB |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| model | mode | threads | WER | WER ref | long WER | load s | short RTF | long RTF | "
+        "target | long RTF vs baseline | peak RSS MB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         base = next(b for b in rows if b["model"] == r["model"] and b["mode"] == "baseline")
         lines.append(
             f"| {r['model']} | {r['mode']} | {r['threads'] or 'ct2 default'} | {r['wer']:.1%} | "
-            f"{WER_REFERENCE.get(r['model'], float('nan')):.1%} | {r['load_s']:.2f} | "
+            f"{WER_REFERENCE.get(r['model'], float('nan')):.1%} | {r['long_wer']:.1%} | "
+            f"{r['load_s']:.2f} | "
             f"{r['short_rtf']:.1f}x | {r['long_rtf']:.1f}x | "
             f"{RTF_TARGET.get(r['model'], 0):.0f}x | "
             f"{r['long_rtf'] / base['long_rtf']:.2f} | {r['peak_rss_mb']:.0f} |"

@@ -41,6 +41,7 @@ from pydantic import (
 )
 
 from voice_interview.errors import ModelError
+from voice_interview.resources import data_folder
 
 __all__ = [
     "DEFAULT_ASR_MODEL",
@@ -209,18 +210,10 @@ class _Registry(_Strict):
 
 
 def _registry_path() -> Path:
-    here = Path(__file__).resolve()
-    candidates = (
-        here.parents[2] / "models" / "registry.toml",  # source checkout
-        here.parents[1] / "_data" / "models" / "registry.toml",  # installed wheel
-    )
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate
-    raise ModelError(
-        f"model registry not found (looked for {candidates[0]} and {candidates[1]}); "
-        "reinstall voice-interview"
-    )
+    try:
+        return data_folder("models") / "registry.toml"
+    except FileNotFoundError as exc:
+        raise ModelError(f"model registry not found: {exc}") from exc
 
 
 def _load_registry(path: Path | None = None) -> _Registry:

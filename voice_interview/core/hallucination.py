@@ -49,6 +49,7 @@ def split_hallucinations(
     segments: Sequence[Segment],
 ) -> tuple[tuple[Segment, ...], tuple[Segment, ...]]:
     """(kept, dropped) segments, in order."""
-    kept = tuple(s for s in segments if not is_hallucinated(s))
-    dropped = tuple(s for s in segments if is_hallucinated(s))
+    flags = [is_hallucinated(s) for s in segments]
+    kept = tuple(s for s, bad in zip(segments, flags, strict=True) if not bad)
+    dropped = tuple(s for s, bad in zip(segments, flags, strict=True) if bad)
     return kept, dropped
