@@ -13,7 +13,7 @@ from voice_interview.core.audio import Audio
 from voice_interview.core.transcript import Transcript
 from voice_interview.errors import AudioError
 from voice_interview.pipeline import AnswerPipeline
-from voice_interview.scoring.baseline import BaselineEvaluator
+from voice_interview.scoring.evaluator import LocalEvaluator
 
 
 class FakeTranscriber:
@@ -33,23 +33,28 @@ def noise(seconds: float, amp: float = 0.1) -> Audio:
     return Audio((amp * rng.standard_normal(round(seconds * 16000))).astype(np.float32), 16000)
 
 
-QUESTION = load_bank().question("connection-pooling")
+BANK = load_bank()
+QUESTION = BANK.question("connection-pooling")
+EVALUATOR = LocalEvaluator(BANK)
 
 
 def test_audio_goes_through_transcriber_and_evaluator() -> None:
-    fake = FakeTranscriber("A connection pool reuses database connections; tune the pool size.")
-    result = AnswerPipeline(fake, BaselineEvaluator()).score_audio(noise(30.0), QUESTION)
+    fake = FakeTranscriber(
+        "A connection pool keeps database connections open and reuses them, so a request "
+        "does not pay for a new TCP and TLS handshake every time."
+    )
+    result = AnswerPipeline(fake, EVALUATOR).score_audio(noise(30.0), QUESTION)
     assert fake.calls == [(30.0, "connection-pooling")]
     assert result.question_id == "connection-pooling" and result.kind == "technical"
     assert result.transcript.model == "fake"
-    assert result.delivery["word_count"] == 10
-    assert result.delivery["words_per_minute"] == 20.0
-    covered = {c.label for c in result.concepts or () if c.status == "covered"}
-    assert covered == {"connection pool", "database connections", "pool size"}
+    assert result.delivery.word_count == 25
+    assert result.delivery.words_per_minute == 50.0
+    status = {c.id: c.status for c in result.concepts or ()}
+    assert status["reuse-connections"] == "covered"
 
 
 def test_same_input_same_output() -> None:
-    pipeline = AnswerPipeline(FakeTranscriber("I used PgBouncer."), BaselineEvaluator())
+    pipeline = AnswerPipeline(FakeTranscriber("I used PgBouncer."), EVALUATOR)
     a = pipeline.score_audio(noise(5.0), QUESTION).to_json_dict()
     b = pipeline.score_audio(noise(5.0), QUESTION).to_json_dict()
     assert a == b
@@ -62,25 +67,25 @@ def test_same_input_same_output() -> None:
 def test_silence_never_reaches_the_recogniser(audio: Audio, reason: str) -> None:
     fake = FakeTranscriber("should not be called")
     with pytest.raises(AudioError) as err:
-        AnswerPipeline(fake, BaselineEvaluator()).score_audio(audio, QUESTION)
+        AnswerPipeline(fake, EVALUATOR).score_audio(audio, QUESTION)
     assert err.value.reason == reason and fake.calls == []
 
 
 def test_no_recognised_words_is_an_error_not_an_empty_score() -> None:
     with pytest.raises(AudioError) as err:
-        AnswerPipeline(FakeTranscriber("  "), BaselineEvaluator()).score_audio(noise(2.0), QUESTION)
+        AnswerPipeline(FakeTranscriber("  "), EVALUATOR).score_audio(noise(2.0), QUESTION)
     assert err.value.reason == "no-speech"
 
 
 def test_file_errors_name_the_file(tmp_path: Path) -> None:
     path = write_wav(noise(2.0), tmp_path / "answer.wav")
     with pytest.raises(AudioError) as err:
-        AnswerPipeline(FakeTranscriber(""), BaselineEvaluator()).score_file(path, QUESTION)
+        AnswerPipeline(FakeTranscriber(""), EVALUATOR).score_file(path, QUESTION)
     assert str(err.value).startswith(str(path)) and err.value.path == str(path)
 
 
 def test_typed_answer() -> None:
-    pipeline = AnswerPipeline(FakeTranscriber("unused"), BaselineEvaluator())
+    pipeline = AnswerPipeline(FakeTranscriber("unused"), EVALUATOR)
     result = pipeline.score_text(
         "  Last year I  owned the billing export. ", load_bank().question("ownership")
     )

@@ -27,6 +27,7 @@ from voice_interview.resources import data_folder
 __all__ = [
     "DEFAULT_BANK_ID",
     "Bank",
+    "Concept",
     "Question",
     "QuestionKind",
     "Round",
@@ -50,15 +51,55 @@ class _Strict(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class Concept(_Strict):
+    """One idea a technical or system-design answer should cover (a rubric line)."""
+
+    id: Slug
+    label: NonEmpty = Field(description="Short name shown to the candidate.")
+    weight: float = Field(default=1.0, gt=0, le=5)
+    required: bool = Field(default=False, description="A strong answer cannot omit it.")
+    aliases: tuple[NonEmpty, ...] = Field(
+        min_length=1,
+        description="Words and phrases that name it, incl. likely ASR misspellings; fuzzy-matched.",
+    )
+    paraphrases: tuple[NonEmpty, ...] = Field(
+        min_length=1,
+        max_length=3,
+        description="1-3 sentences that explain it in other words; matched by meaning.",
+    )
+    misconceptions: tuple[NonEmpty, ...] = Field(
+        default=(), description="Wrong statements about it that an answer should not make."
+    )
+
+
 class Question(_Strict):
-    """One interview question. ``kind`` and ``round_id`` are filled in from its round."""
+    """One interview question. ``kind`` and ``round_id`` are filled in from its round.
+
+    Technical and system-design questions carry a rubric (``concepts``, ``model_answer``);
+    behavioral ones name the Leadership Principles they probe and what a strong answer shows.
+    """
 
     id: Slug
     text: NonEmpty
     vocabulary: tuple[NonEmpty, ...] = ()
     principles: tuple[NonEmpty, ...] = ()
+    strong_answer: tuple[NonEmpty, ...] = Field(
+        default=(), description="Behavioral: what a strong answer shows."
+    )
+    concepts: tuple[Concept, ...] = ()
+    model_answer: str = ""
     kind: QuestionKind = QuestionKind.TECHNICAL
     round_id: str = ""
+
+    @property
+    def is_behavioral(self) -> bool:
+        return self.kind is QuestionKind.BEHAVIORAL
+
+    @property
+    def recognizer_vocabulary(self) -> tuple[str, ...]:
+        """Terms hinted to the speech recogniser: the vocabulary, then concept aliases."""
+        terms = [*self.vocabulary, *(a for c in self.concepts for a in c.aliases[:2])]
+        return tuple(dict.fromkeys(terms))
 
 
 class Round(_Strict):
@@ -73,6 +114,14 @@ class Round(_Strict):
         stamped = tuple(
             q.model_copy(update={"kind": self.kind, "round_id": self.id}) for q in self.questions
         )
+        for q in stamped:
+            if q.is_behavioral and q.concepts:
+                raise ValueError(f"behavioral question {q.id!r} takes no concepts (STAR scoring)")
+            if not q.is_behavioral and q.concepts and not 6 <= len(q.concepts) <= 12:
+                raise ValueError(f"question {q.id!r} needs 6-12 concepts, has {len(q.concepts)}")
+            ids = [c.id for c in q.concepts]
+            if len(set(ids)) != len(ids):
+                raise ValueError(f"question {q.id!r} has duplicate concept ids")
         object.__setattr__(self, "questions", stamped)
         return self
 

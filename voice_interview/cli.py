@@ -63,6 +63,17 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--text", help="score this typed answer instead of audio")
     p.add_argument("--transcript", metavar="FILE.txt", help="score the text in this file")
     add_model(p)
+    p.add_argument(
+        "--judge-url",
+        metavar="URL",
+        help="optional LLM judge: OpenAI-compatible base URL, e.g. http://127.0.0.1:8080/v1 "
+        "(env VOICE_INTERVIEW_JUDGE_BASE_URL; API key only from env OPENAI_API_KEY)",
+    )
+    p.add_argument(
+        "--judge-model",
+        metavar="NAME",
+        help="LLM judge model name (env VOICE_INTERVIEW_JUDGE_MODEL); off when neither is set",
+    )
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
     p = sub.add_parser(
@@ -79,14 +90,6 @@ def _console(stderr: bool = False) -> Any:
     from rich.console import Console
 
     return Console(stderr=stderr, highlight=False)
-
-
-def _pipeline(model: str) -> Any:
-    from voice_interview.adapters.whisper import TranscribeOptions, WhisperTranscriber
-    from voice_interview.pipeline import AnswerPipeline
-    from voice_interview.scoring.baseline import BaselineEvaluator
-
-    return AnswerPipeline(WhisperTranscriber(TranscribeOptions(model=model)), BaselineEvaluator())
 
 
 def _cmd_questions(args: argparse.Namespace) -> int:
@@ -124,9 +127,11 @@ def _cmd_say(args: argparse.Namespace) -> int:
 
 def _cmd_transcribe(args: argparse.Namespace) -> int:
     from voice_interview.bank import load_bank
+    from voice_interview.pipeline import build_pipeline
 
-    question = load_bank(args.bank).question(args.question) if args.question else None
-    transcript = _pipeline(args.model).transcribe_file(args.file, question)
+    bank = load_bank(args.bank)
+    question = bank.question(args.question) if args.question else None
+    transcript = build_pipeline(args.model, bank).transcribe_file(args.file, question)
     if args.json:
         print(json.dumps(transcript.to_json_dict(), indent=2))
     else:
@@ -142,8 +147,11 @@ def _cmd_score(args: argparse.Namespace) -> int:
     sources = [s for s in (args.file, args.text, args.transcript) if s is not None]
     if len(sources) != 1:
         raise _UsageError("score needs exactly one of: FILE, --text TEXT, --transcript FILE.txt")
-    question = load_bank(args.bank).question(args.question)
-    pipeline = _pipeline(args.model)
+    from voice_interview.pipeline import build_pipeline
+
+    bank = load_bank(args.bank)
+    question = bank.question(args.question)
+    pipeline = build_pipeline(args.model, bank, _judge_config(args))
     if args.file is not None:
         evaluation = pipeline.score_file(args.file, question)
     else:
@@ -165,6 +173,22 @@ def _cmd_score(args: argparse.Namespace) -> int:
         print_transcript(console, evaluation.transcript)
         print_evaluation(console, evaluation)
     return 0
+
+
+def _judge_config(args: argparse.Namespace) -> Any:
+    from dataclasses import replace
+
+    from voice_interview.scoring.judge import JudgeConfig
+
+    config = JudgeConfig.from_env()
+    if args.judge_url is None and args.judge_model is None:
+        return config
+    config = config or JudgeConfig()
+    if args.judge_url is not None:
+        config = replace(config, base_url=args.judge_url)
+    if args.judge_model is not None:
+        config = replace(config, model=args.judge_model)
+    return config
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:

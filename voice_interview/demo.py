@@ -37,12 +37,10 @@ def run_demo(
     from voice_interview.adapters.audio_files import write_wav
     from voice_interview.adapters.piper import PiperSynthesizer, SpeechOptions
     from voice_interview.adapters.playback import DeviceError, play
-    from voice_interview.adapters.whisper import TranscribeOptions, WhisperTranscriber
     from voice_interview.bank import load_bank
     from voice_interview.errors import BankError
-    from voice_interview.pipeline import AnswerPipeline
+    from voice_interview.pipeline import build_pipeline
     from voice_interview.render import print_evaluation, print_transcript
-    from voice_interview.scoring.baseline import BaselineEvaluator
 
     bank = load_bank(bank_path)
     question = bank.question(question_id)
@@ -69,10 +67,7 @@ def run_demo(
     answer_path = write_wav(candidate.synthesize(answers[question.id]), out_dir / "answer.wav")
     console.print(f"[bold]Candidate[/bold] (sample answer, {answer_path}) ...")
 
-    pipeline = AnswerPipeline(
-        WhisperTranscriber(TranscribeOptions(model=model)), BaselineEvaluator()
-    )
-    evaluation = pipeline.score_file(answer_path, question)
+    evaluation = build_pipeline(model, bank).score_file(answer_path, question)
     print_transcript(console, evaluation.transcript)
     print_evaluation(console, evaluation)
     return 0

@@ -9,15 +9,19 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from voice_interview.bank import Question
+from voice_interview.bank import Bank, Question
 from voice_interview.core.audio import Audio
 from voice_interview.core.transcript import Transcript
 from voice_interview.errors import AudioError
 from voice_interview.protocols import Evaluator, Transcriber
 from voice_interview.scoring.result import Evaluation
 
-__all__ = ["AnswerPipeline"]
+if TYPE_CHECKING:
+    from voice_interview.scoring.judge import JudgeConfig
+
+__all__ = ["AnswerPipeline", "build_pipeline"]
 
 logger = logging.getLogger(__name__)
 
@@ -72,3 +76,21 @@ class AnswerPipeline:
     def score_file(self, path: str | os.PathLike[str], question: Question) -> Evaluation:
         """Decode an audio file, transcribe and score it; audio errors name the file."""
         return self.evaluator.evaluate(self.transcribe_file(path, question), question)
+
+
+def build_pipeline(
+    model: str, bank: Bank | None = None, judge: JudgeConfig | None = None
+) -> AnswerPipeline:
+    """The standard pipeline: faster-whisper ``model``, the local evaluator on ``bank``, and
+    the optional LLM judge when ``judge`` is given.
+
+    Nothing heavy is loaded here; models load on the first answer.
+    """
+    from voice_interview.adapters.whisper import TranscribeOptions, WhisperTranscriber
+    from voice_interview.scoring.evaluator import LocalEvaluator
+    from voice_interview.scoring.judge import JudgedEvaluator, LlmJudge
+
+    evaluator: Evaluator = LocalEvaluator(bank)
+    if judge is not None:
+        evaluator = JudgedEvaluator(evaluator, LlmJudge(judge))
+    return AnswerPipeline(WhisperTranscriber(TranscribeOptions(model=model)), evaluator)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from voice_interview.bank import Bank
@@ -30,22 +31,70 @@ def print_transcript(console: Console, transcript: Transcript) -> None:
     console.print(transcript.text, markup=False, highlight=False)
 
 
+def _fmt_time(start: float | None, end: float | None) -> str:
+    return f"{start:.1f}-{end:.1f} s" if start is not None and end is not None else ""
+
+
 def print_evaluation(console: Console, evaluation: Evaluation) -> None:
+    colour = {"strong": "green", "solid": "cyan", "needs work": "yellow", "off-topic": "red"}
+    band = evaluation.band
     console.print(
-        f"\n[bold]Score {evaluation.overall}/100[/bold] ({evaluation.band}) "
-        f"for [cyan]{evaluation.question_id}[/cyan], evaluator "
-        f"{evaluation.evaluator.name} {evaluation.evaluator.version}"
+        f"\n[bold]Score {evaluation.overall}/100[/bold] "
+        f"[{colour[band]}]{band}[/{colour[band]}] for [cyan]{evaluation.question_id}[/cyan] "
+        f"({evaluation.evaluator.name} evaluator {evaluation.evaluator.version})"
     )
-    if evaluation.concepts is not None:
-        table = Table(show_header=True)
-        table.add_column("concept")
-        table.add_column("status")
-        for c in evaluation.concepts:
-            colour = {"covered": "green", "partial": "yellow", "missing": "red"}[c.status]
-            table.add_row(c.label, f"[{colour}]{c.status}[/{colour}]")
+    if evaluation.star is not None:
+        table = Table(title="STAR", show_header=True, title_justify="left")
+        for col in ("part", "score", "evidence (your words)", "when"):
+            table.add_column(col)
+        for part, comp in evaluation.star.items():
+            score = f"{comp.score}" if comp.present else "[red]missing[/red]"
+            table.add_row(
+                part, score, escape(comp.evidence or ""), _fmt_time(comp.start_s, comp.end_s)
+            )
         console.print(table)
-    if evaluation.delivery:
-        figures = ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in evaluation.delivery.items())
-        console.print(f"Delivery: {figures}", markup=False)
-    for tip in evaluation.tips:
-        console.print(f"Tip: {tip}", markup=False)
+        for check in evaluation.star_checks or ():
+            mark = "[green]yes[/green]" if check.passed else "[red]no[/red]"
+            console.print(f"  {mark} {check.id}: {escape(check.detail)}")
+    if evaluation.concepts is not None:
+        table = Table(title="Concepts", show_header=True, title_justify="left")
+        for col in ("concept", "status", "evidence (your words)", "when"):
+            table.add_column(col)
+        for c in evaluation.concepts:
+            hue = {"covered": "green", "partial": "yellow", "missing": "red"}[c.status]
+            label = c.label + (" *" if c.required else "")
+            table.add_row(
+                escape(label),
+                f"[{hue}]{c.status}[/{hue}]",
+                escape(c.evidence or ""),
+                _fmt_time(c.start_s, c.end_s),
+            )
+        console.print(table)
+        console.print("  * required")
+    d = evaluation.delivery
+    norms = d.norms
+    figures = []
+    if d.duration_s is not None:
+        figures.append(f"duration {d.duration_s:.0f} s")
+    if d.words_per_minute is not None:
+        figures.append(f"pace {d.words_per_minute:.0f} wpm ({norms.get('words_per_minute', '')})")
+    figures.append(
+        f"fillers {d.fillers_per_100_words:.1f}/100 words "
+        f"({norms.get('fillers_per_100_words', '')})"
+    )
+    if d.pause_count is not None:
+        figures.append(f"long pauses {d.pause_count}")
+    figures.append(f"hedges {d.hedge_count}")
+    console.print("Delivery: " + "; ".join(figures) + f"; score {d.score}", markup=False)
+    if d.top_fillers:
+        console.print(
+            "  crutch words: " + ", ".join(f"{w} x{n}" for w, n in d.top_fillers), markup=False
+        )
+    if evaluation.judge is not None:
+        j = evaluation.judge
+        if j.status == "used":
+            console.print(f"LLM judge ({j.model}): {len(j.verdicts)} verdicts used", markup=False)
+        else:
+            console.print(f"LLM judge not used: {j.error}", markup=False)
+    for i, tip in enumerate(evaluation.tips, 1):
+        console.print(f"Tip {i}: {tip}", markup=False)

@@ -116,7 +116,7 @@ class WhisperTranscriber:
         model = self.load()
         prompt = build_prompt(
             question.text if question else None,
-            question.vocabulary if question else (),
+            question.recognizer_vocabulary if question else (),
             keep_hesitations=opts.keep_hesitations,
             domain_prompt=opts.domain_prompt,
         )

@@ -1,4 +1,9 @@
-"""The evaluation result: the JSON contract every scorer returns (documented in README)."""
+"""The evaluation result: the stable JSON contract every evaluator returns (see README).
+
+``Evaluation.to_json_dict()`` is the documented ``--json`` shape, one object per answer:
+``question_id, kind, overall, band, star, concepts, delivery, tips, evaluator, transcript``
+plus ``judge`` (the optional LLM judge's verdicts, or null). Fields are only ever added.
+"""
 
 from __future__ import annotations
 
@@ -8,38 +13,143 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from voice_interview.core.transcript import Transcript
 
-__all__ = ["ConceptResult", "Evaluation", "EvaluatorInfo"]
+__all__ = [
+    "SOLID_MIN",
+    "STAR_PARTS",
+    "STRONG_MIN",
+    "Band",
+    "ConceptResult",
+    "Delivery",
+    "Evaluation",
+    "EvaluatorInfo",
+    "JudgeResult",
+    "JudgeVerdict",
+    "StarCheck",
+    "StarComponent",
+    "band_for",
+]
+
+STAR_PARTS = ("situation", "task", "action", "result")
+Band = Literal["strong", "solid", "needs work", "off-topic"]
+STRONG_MIN = 75
+SOLID_MIN = 55
 
 
-class EvaluatorInfo(BaseModel):
+def band_for(overall: int, strong_min: int = STRONG_MIN, solid_min: int = SOLID_MIN) -> Band:
+    """The band of an on-topic answer's overall score."""
+    if overall >= strong_min:
+        return "strong"
+    if overall >= solid_min:
+        return "solid"
+    return "needs work"
+
+
+class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True)
+
+
+class EvaluatorInfo(_Frozen):
     name: str
     version: str
 
 
-class ConceptResult(BaseModel):
-    model_config = ConfigDict(frozen=True)
+class StarComponent(_Frozen):
+    """One STAR part of a behavioral answer."""
+
+    present: bool
+    score: int = Field(ge=0, le=100)
+    evidence: str | None = Field(None, description="Verbatim quote from the transcript.")
+    start_s: float | None = Field(None, description="Evidence time range, from word timestamps.")
+    end_s: float | None = None
+    tip: str | None = Field(None, description="One concrete way to improve this part.")
+
+
+class StarCheck(_Frozen):
+    """One thing Amazon interviewers listen for (specific past situation, "I" actions, ...)."""
+
+    id: str
+    passed: bool
+    detail: str
+    evidence: str | None = None
+
+
+class ConceptResult(_Frozen):
+    """Coverage of one rubric concept in a technical or system-design answer."""
+
     id: str
     label: str
     status: Literal["covered", "partial", "missing"]
     evidence: str | None = None
+    start_s: float | None = None
+    end_s: float | None = None
+    required: bool = False
+    weight: float = 1.0
+    match: str | None = Field(
+        None, description="How it was found: 'alias', 'meaning', 'alias+meaning', or None."
+    )
 
 
-class Evaluation(BaseModel):
-    """One scored answer. ``to_json_dict`` is the stable ``--json`` contract."""
+class Delivery(_Frozen):
+    """How the answer was spoken. Timing fields are None for typed answers."""
 
-    model_config = ConfigDict(frozen=True)
+    duration_s: float | None
+    word_count: int
+    words_per_minute: float | None
+    words_per_minute_speaking: float | None = Field(
+        None, description="Pace excluding pauses of 2 s or more."
+    )
+    filler_count: int
+    fillers_per_100_words: float
+    fillers_per_minute: float | None
+    top_fillers: tuple[tuple[str, int], ...] = ()
+    filler_times_s: tuple[float, ...] = ()
+    pause_count: int | None = Field(None, description="Silences of 2 s or more between words.")
+    longest_pause_s: float | None = None
+    pauses: tuple[tuple[float, float], ...] = Field(
+        default=(), description="(start_s, end_s) of each long pause."
+    )
+    hedge_count: int = 0
+    hedges: tuple[str, ...] = ()
+    norms: dict[str, str] = Field(default_factory=dict)
+    score: int = Field(ge=0, le=100)
+    tips: tuple[str, ...] = ()
+
+
+class JudgeVerdict(_Frozen):
+    criterion: str
+    verdict: Literal["met", "partly", "not met"]
+    evidence: tuple[str, ...] = ()
+    comment: str = ""
+
+
+class JudgeResult(_Frozen):
+    """What the optional LLM judge said, or why its verdict was not used."""
+
+    status: Literal["used", "failed"]
+    model: str
+    base_url: str
+    verdicts: tuple[JudgeVerdict, ...] = ()
+    error: str | None = None
+
+
+class Evaluation(_Frozen):
+    """One scored answer."""
 
     question_id: str
     kind: Literal["technical", "behavioral"]
     overall: int = Field(ge=0, le=100)
-    band: str
-    star: dict[str, Any] | None = None
+    band: Band
+    star: dict[str, StarComponent] | None = None
+    star_checks: tuple[StarCheck, ...] | None = None
     concepts: tuple[ConceptResult, ...] | None = None
-    delivery: dict[str, Any] = Field(default_factory=dict)
-    tips: tuple[str, ...] = ()
+    delivery: Delivery
+    tips: tuple[str, ...] = Field(default=(), max_length=3)
     evaluator: EvaluatorInfo
     transcript: Transcript
+    judge: JudgeResult | None = None
+    details: dict[str, Any] = Field(
+        default_factory=dict, description="Sub-scores and weights behind ``overall``."
+    )
 
     def to_json_dict(self) -> dict[str, Any]:
         return {
@@ -47,10 +157,17 @@ class Evaluation(BaseModel):
             "kind": self.kind,
             "overall": self.overall,
             "band": self.band,
-            "star": self.star,
+            "star": None
+            if self.star is None
+            else {part: c.model_dump() for part, c in self.star.items()},
+            "star_checks": None
+            if self.star_checks is None
+            else [c.model_dump() for c in self.star_checks],
             "concepts": None if self.concepts is None else [c.model_dump() for c in self.concepts],
-            "delivery": self.delivery,
+            "delivery": self.delivery.model_dump(mode="json"),
             "tips": list(self.tips),
             "evaluator": self.evaluator.model_dump(),
+            "judge": None if self.judge is None else self.judge.model_dump(mode="json"),
+            "details": self.details,
             "transcript": self.transcript.to_json_dict(),
         }

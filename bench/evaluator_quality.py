@@ -1,0 +1,203 @@
+"""Evaluator quality on the labeled dev set (tests/data/evaluator_devset.jsonl).
+
+Usage: ``.venv/bin/python bench/evaluator_quality.py [--asr MODEL]`` (``make bench`` runs it).
+
+Prints and writes to ``bench/results/evaluator-<date>.md``:
+
+* Spearman correlation of ``overall`` with the human grade (0-3), all answers;
+* STAR component macro-F1: per part, predicted presence against the labels (behavioral answers);
+* per-question pairwise ordering accuracy: for every pair of answers to the same question with
+  different grades, does the higher grade get the higher score (ties count half)?
+* buzzword lists against good answers: pairs (buzzword-list answer, grade-3 answer) of the same
+  question where the list scores at least as high (target: none);
+* the time to score one answer once loaded (median);
+* with ``--asr``: every answer spoken by Piper and transcribed by Whisper, then scored; how far
+  the scores move from the typed text (mean and max absolute change) and the Spearman there.
+
+Targets (issue 3): Spearman >= 0.8, STAR macro-F1 >= 0.85, buzzword list never above the good
+answer of the same question. Caveat: the thresholds in prompts/scoring and scoring/ were tuned
+while looking at this set, so these are development figures, not a held-out test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import platform
+import statistics
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+DEVSET = REPO / "tests" / "data" / "evaluator_devset.jsonl"
+PARTS = ("situation", "task", "action", "result")
+
+
+def load_devset(path: Path = DEVSET) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def score_all(rows: list[dict[str, Any]], transcripts: list[Any]) -> tuple[list[Any], list[float]]:
+    from voice_interview.bank import load_bank
+    from voice_interview.scoring.evaluator import LocalEvaluator
+
+    bank = load_bank()
+    evaluator = LocalEvaluator(bank)
+    evaluator.evaluate(transcripts[0], bank.question(rows[0]["question_id"]))  # warm up
+    results, times = [], []
+    for row, transcript in zip(rows, transcripts, strict=True):
+        t = time.perf_counter()
+        results.append(evaluator.evaluate(transcript, bank.question(row["question_id"])))
+        times.append(time.perf_counter() - t)
+    return results, times
+
+
+def metrics(rows: list[dict[str, Any]], results: list[Any]) -> dict[str, Any]:
+    from scipy.stats import spearmanr
+    from sklearn.metrics import f1_score
+
+    grades = [r["grade"] for r in rows]
+    scores = [e.overall for e in results]
+    rho = float(spearmanr(grades, scores).statistic)
+
+    f1 = {}
+    behavioral = [(r, e) for r, e in zip(rows, results, strict=True) if r["star"] is not None]
+    for part in PARTS:
+        truth = [bool(r["star"][part]) for r, _ in behavioral]
+        pred = [bool(e.star and e.star[part].present) for _, e in behavioral]
+        f1[part] = float(f1_score(truth, pred, zero_division=0.0))
+    macro_f1 = statistics.mean(f1.values()) if f1 else float("nan")
+
+    per_question: dict[str, float] = {}
+    by_q: dict[str, list[tuple[int, int]]] = {}
+    for r, e in zip(rows, results, strict=True):
+        by_q.setdefault(r["question_id"], []).append((r["grade"], e.overall))
+    for qid, items in by_q.items():
+        ok = total = 0.0
+        for (g1, s1), (g2, s2) in itertools.combinations(items, 2):
+            if g1 == g2:
+                continue
+            total += 1
+            ok += 0.5 if s1 == s2 else float((g1 > g2) == (s1 > s2))
+        per_question[qid] = ok / total if total else float("nan")
+
+    buzz_wins = buzz_pairs = 0
+    for qid in by_q:
+        lists = [
+            e.overall
+            for r, e in zip(rows, results, strict=True)
+            if r["question_id"] == qid and "buzzword-list" in r.get("tags", [])
+        ]
+        goods = [
+            e.overall
+            for r, e in zip(rows, results, strict=True)
+            if r["question_id"] == qid and r["grade"] == 3
+        ]
+        for b, g in itertools.product(lists, goods):
+            buzz_pairs += 1
+            buzz_wins += b >= g
+    by_grade = {
+        g: statistics.mean(s for gg, s in zip(grades, scores, strict=True) if gg == g)
+        for g in sorted(set(grades))
+    }
+    return {
+        "spearman": rho,
+        "star_f1": f1,
+        "star_macro_f1": macro_f1,
+        "pairwise": per_question,
+        "pairwise_mean": statistics.mean(per_question.values()),
+        "buzzword_wins": buzz_wins,
+        "buzzword_pairs": buzz_pairs,
+        "mean_score_by_grade": by_grade,
+    }
+
+
+def asr_transcripts(rows: list[dict[str, Any]], model: str) -> list[Any]:
+    from voice_interview.adapters.piper import PiperSynthesizer, SpeechOptions
+    from voice_interview.adapters.whisper import TranscribeOptions, WhisperTranscriber
+    from voice_interview.bank import load_bank
+
+    bank = load_bank()
+    speaker = PiperSynthesizer(SpeechOptions(length_scale=1.1))
+    transcriber = WhisperTranscriber(TranscribeOptions(model=model))
+    out = []
+    for i, row in enumerate(rows):
+        print(f"  speaking and transcribing {i + 1}/{len(rows)}", file=sys.stderr, end="\r")
+        audio = speaker.synthesize(row["text"])
+        out.append(transcriber.transcribe(audio, bank.question(row["question_id"])))
+    print(file=sys.stderr)
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--asr", metavar="MODEL", help="also run Piper -> Whisper MODEL -> score")
+    parser.add_argument("--out", default=str(REPO / "bench" / "results"))
+    args = parser.parse_args()
+
+    from voice_interview.core.transcript import Transcript
+
+    rows = load_devset()
+    typed, times = score_all(rows, [Transcript.from_text(r["text"]) for r in rows])
+    m = metrics(rows, typed)
+    lines = [
+        f"# Evaluator quality {datetime.now(UTC):%Y-%m-%d}",
+        "",
+        f"Dev set: {len(rows)} answers ({sum(r['star'] is not None for r in rows)} behavioral), "
+        f"{len({r['question_id'] for r in rows})} questions. Python {platform.python_version()}.",
+        "Development figures: thresholds were tuned on this set (no held-out split yet).",
+        "",
+        "| metric | value | target |",
+        "|---|---|---|",
+        f"| Spearman(overall, grade) | {m['spearman']:.3f} | >= 0.8 |",
+        f"| STAR macro-F1 | {m['star_macro_f1']:.3f} | >= 0.85 |",
+        *(f"| STAR F1 {p} | {v:.3f} | |" for p, v in m["star_f1"].items()),
+        f"| pairwise ordering (mean of questions) | {m['pairwise_mean']:.3f} | |",
+        f"| buzzword list >= grade-3 answer | {m['buzzword_wins']} of {m['buzzword_pairs']} pairs"
+        " | 0 |",
+        f"| scoring time per answer (median) | {1000 * statistics.median(times):.1f} ms"
+        " | < 50 ms |",
+        "",
+        "Mean overall by grade: "
+        + ", ".join(f"{g}: {s:.0f}" for g, s in m["mean_score_by_grade"].items()),
+        "",
+        "Pairwise ordering per question: "
+        + ", ".join(f"{q} {v:.2f}" for q, v in m["pairwise"].items()),
+    ]
+    report: dict[str, Any] = {"typed": m, "median_ms": 1000 * statistics.median(times)}
+    if args.asr:
+        spoken, _ = score_all(rows, asr_transcripts(rows, args.asr))
+        ma = metrics(rows, spoken)
+        deltas = [abs(a.overall - b.overall) for a, b in zip(typed, spoken, strict=True)]
+        report["asr"] = {
+            "model": args.asr,
+            **ma,
+            "mean_abs_change": statistics.mean(deltas),
+            "max_abs_change": max(deltas),
+        }
+        lines += [
+            "",
+            f"## Through Piper -> Whisper {args.asr} -> evaluator",
+            "",
+            f"Score change against typed text: mean {statistics.mean(deltas):.1f}, median "
+            f"{statistics.median(deltas):.0f}, max {max(deltas)} points. Spearman "
+            f"{ma['spearman']:.3f}, STAR macro-F1 {ma['star_macro_f1']:.3f}, buzzword wins "
+            f"{ma['buzzword_wins']} of {ma['buzzword_pairs']}.",
+        ]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = f"{datetime.now(UTC):%Y-%m-%d}"
+    (out / f"evaluator-{stamp}.md").write_text(text)
+    (out / f"evaluator-{stamp}.json").write_text(json.dumps(report, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,225 @@
+"""STAR structure of behavioral answers: situation, task, action, result.
+
+Every sentence is labeled situation / task / action / result / other from cue phrases, its
+similarity in meaning to prototype sentences, and its position in the answer (the content lives
+in ``prompts/scoring/star.toml``). Each part then gets presence, a 0-100 score, a verbatim
+evidence quote with its time range, and a tip. On top, the checks Amazon interviewers make: a
+specific past situation rather than "I always...", actions in the first person, a result with
+numbers, and a learning.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from voice_interview.resources import data_folder
+from voice_interview.scoring.result import STAR_PARTS, StarCheck, StarComponent
+from voice_interview.scoring.semantic import Embedder, cosine_matrix
+from voice_interview.scoring.sentences import TimedSentence
+
+__all__ = ["StarAssessment", "StarLexicon", "assess_star", "load_star_lexicon"]
+
+
+@dataclass(frozen=True)
+class StarLexicon:
+    cues: dict[str, tuple[re.Pattern[str], ...]]
+    prototypes: dict[str, tuple[str, ...]]
+    weights: dict[str, float]
+    min_label_score: float
+    prototype_weight: float
+    position_weight: float
+
+    def count(self, kind: str, text: str) -> int:
+        return sum(1 for p in self.cues[kind] if p.search(text))
+
+
+@lru_cache(maxsize=4)
+def load_star_lexicon(path: Path | None = None) -> StarLexicon:
+    file = path or data_folder("prompts") / "scoring" / "star.toml"
+    raw = tomllib.loads(file.read_text(encoding="utf-8"))
+    return StarLexicon(
+        cues={k: tuple(re.compile(p) for p in v) for k, v in raw["cues"].items()},
+        prototypes={k: tuple(v) for k, v in raw["prototypes"].items()},
+        weights={k: float(v) for k, v in raw["weights"].items()},
+        min_label_score=float(raw["min_label_score"]),
+        prototype_weight=float(raw["prototype_weight"]),
+        position_weight=float(raw["position_weight"]),
+    )
+
+
+@dataclass(frozen=True)
+class LabeledSentence:
+    sentence: TimedSentence
+    label: str  # a STAR part or "other"
+    scores: dict[str, float]
+    i_actions: int
+    we_actions: int
+    hypothetical: bool
+    has_number: bool
+    learning: bool
+
+
+@dataclass(frozen=True)
+class StarAssessment:
+    components: dict[str, StarComponent]
+    checks: tuple[StarCheck, ...]
+    sentences: tuple[LabeledSentence, ...]
+    score: int
+    tips: tuple[str, ...] = field(default=())
+
+
+def _label(
+    sentences: list[TimedSentence], lex: StarLexicon, embedder: Embedder
+) -> list[LabeledSentence]:
+    if not sentences:
+        return []
+    texts = [s.text for s in sentences]
+    proto_texts = [t for part in STAR_PARTS for t in lex.prototypes.get(part, ())]
+    sims = cosine_matrix(embedder.embed(texts), embedder.embed(proto_texts))
+    columns: dict[str, list[int]] = {}
+    offset = 0
+    for part in STAR_PARTS:
+        n = len(lex.prototypes.get(part, ()))
+        columns[part] = list(range(offset, offset + n))
+        offset += n
+    out = []
+    last = max(1, len(sentences) - 1)
+    for i, s in enumerate(sentences):
+        norm = s.normalized
+        position = i / last
+        i_actions = lex.count("action", norm)
+        we_actions = lex.count("we_action", norm)
+        hypothetical = lex.count("hypothetical", norm) > 0
+        has_number = lex.count("number", norm) > 0
+        learning = lex.count("learning", norm) > 0
+        scores: dict[str, float] = {}
+        for part in STAR_PARTS:
+            cue = float(min(2, lex.count(part, norm)))
+            if part == "action":
+                cue = float(min(2, i_actions + 0.5 * we_actions))
+            if part == "result":
+                cue += 0.5 * has_number + 0.5 * learning
+            proto = float(np.max(sims[i, columns[part]])) if columns[part] else 0.0
+            prior = {"situation": 1 - position, "result": position}.get(part, 0.0)
+            scores[part] = (
+                cue + lex.prototype_weight * max(0.0, proto) + lex.position_weight * prior
+            )
+        if hypothetical and not lex.count("situation", norm):
+            # "I always..." / "I would..." describes a habit or a plan, not something that happened
+            scores = {part: 0.0 for part in STAR_PARTS}
+        best = max(STAR_PARTS, key=lambda p: scores[p])
+        label = best if scores[best] >= lex.min_label_score else "other"
+        out.append(
+            LabeledSentence(
+                s, label, scores, i_actions, we_actions, hypothetical, has_number, learning
+            )
+        )
+    return out
+
+
+def _quote(items: list[LabeledSentence], part: str) -> LabeledSentence | None:
+    chosen = [x for x in items if x.label == part]
+    return max(chosen, key=lambda x: x.scores[part]) if chosen else None
+
+
+def assess_star(
+    sentences: list[TimedSentence], embedder: Embedder, lexicon: StarLexicon | None = None
+) -> StarAssessment:
+    """Label the sentences and score each STAR part and check."""
+    lex = lexicon or load_star_lexicon()
+    labeled = _label(sentences, lex, embedder)
+    by_part = {p: [x for x in labeled if x.label == p] for p in STAR_PARTS}
+
+    i_total = sum(x.i_actions for x in labeled)
+    we_total = sum(x.we_actions for x in labeled)
+    i_share = i_total / (i_total + we_total) if i_total + we_total else 0.0
+    hypothetical_share = sum(x.hypothetical for x in labeled) / max(1, len(labeled))
+    result_numbers = any(x.has_number for x in by_part["result"])
+    learning = next((x for x in labeled if x.learning), None)
+
+    scores = {
+        "situation": 70
+        + 30 * any(lex.count("situation", x.sentence.normalized) for x in by_part["situation"]),
+        "task": 85 + 15 * any(lex.count("task", x.sentence.normalized) for x in by_part["task"]),
+        "action": min(100, round(40 + 50 * i_share + 10 * (len(by_part["action"]) - 1))),
+        "result": 55 + 45 * result_numbers,
+    }
+    tips = {
+        "situation": "Open with one specific time: when, where you worked, what was at stake.",
+        "task": "Say what you personally had to achieve, and why it mattered.",
+        "action": "Walk through what you did, step by step, in the first person.",
+        "result": "Close with the measurable outcome: time, money, errors or users, in numbers.",
+    }
+    if i_share < 0.5:
+        tips["action"] = 'Say "I", not only "we": what did you yourself decide and do?'
+    if by_part["result"] and not result_numbers:
+        tips["result"] = "Put a number on the result: how much faster, cheaper, fewer errors?"
+
+    components: dict[str, StarComponent] = {}
+    for part in STAR_PARTS:
+        best = _quote(labeled, part)
+        present = best is not None
+        score = int(scores[part]) if present else 0
+        components[part] = StarComponent(
+            present=present,
+            score=score,
+            evidence=best.sentence.text if best else None,
+            start_s=best.sentence.start_s if best else None,
+            end_s=best.sentence.end_s if best else None,
+            tip=None if present and score >= 90 else tips[part],
+        )
+
+    hypothetical = hypothetical_share >= 0.5 or (
+        hypothetical_share > 0 and not components["situation"].present
+    )
+    first_habit = next((x for x in labeled if x.hypothetical), None)
+    first_we = next((x for x in labeled if x.we_actions and not x.i_actions), None)
+    number_quote = next((x for x in by_part["result"] if x.has_number), None)
+    checks = (
+        StarCheck(
+            id="specific-situation",
+            passed=components["situation"].present and not hypothetical,
+            detail="a specific past situation"
+            if components["situation"].present and not hypothetical
+            else "describes habits or hypotheticals, not one real situation",
+            evidence=(first_habit.sentence.text if hypothetical and first_habit else None),
+        ),
+        StarCheck(
+            id="first-person-actions",
+            passed=i_total > 0 and i_share >= 0.5,
+            detail=f'"I" actions {i_total}, "we" actions {we_total}',
+            evidence=first_we.sentence.text if first_we and i_share < 0.5 else None,
+        ),
+        StarCheck(
+            id="quantified-result",
+            passed=number_quote is not None,
+            detail="result with numbers" if number_quote else "no number in the result",
+            evidence=number_quote.sentence.text if number_quote else None,
+        ),
+        StarCheck(
+            id="learning",
+            passed=learning is not None,
+            detail="states what was learned" if learning else "no learning or reflection",
+            evidence=learning.sentence.text if learning else None,
+        ),
+    )
+
+    content = sum(lex.weights[p] * components[p].score for p in STAR_PARTS)
+    if hypothetical:
+        content *= 0.5
+    if we_total and i_share < 0.5:  # the team's story, not the candidate's
+        content *= 0.7
+    if learning is not None:
+        content += 5
+    return StarAssessment(
+        components=components,
+        checks=checks,
+        sentences=tuple(labeled),
+        score=round(min(100.0, content)),
+    )
