@@ -48,7 +48,14 @@ class ConceptOptions:
         meaning_covered: similarity for ``covered`` by meaning alone.
         meaning_with_alias: similarity that, with the concept named, makes it ``covered`` even
             in a sentence that looks like a list.
-        misconception_min: similarity to a misconception statement to flag it.
+        misconception_min: similarity to a misconception statement to flag it. WordLlama
+            cannot tell "A before B" from "B before A", so this is set high and rarely fires
+            (measured: correct answers reach 0.68-0.71 against misconceptions); the LLM judge is
+            the tool for catching wrong statements.
+        named_only_credit: credit for a concept that is named but never explained (a covered
+            concept earns 1, one partly explained by meaning 0.5).
+        full_marks_share: share of the rubric's weight that earns 100. A strong 2-minute answer
+            covers most concepts, not all; the rubric lists more than anyone says at once.
     """
 
     alias_min_ratio: float = 85.0
@@ -56,6 +63,8 @@ class ConceptOptions:
     meaning_covered: float = 0.68
     meaning_with_alias: float = 0.45
     misconception_min: float = 0.72
+    full_marks_share: float = 0.6
+    named_only_credit: float = 0.25
 
 
 # Words that show a sentence explains or relates things rather than listing them.
@@ -186,7 +195,10 @@ def assess_concepts(
             if not explained_hits:
                 named_only_in_lists += 1
                 list_terms.extend(alias_sentences.values())
-        earned += c.weight * {"covered": 1.0, "partial": 0.5, "missing": 0.0}[status]
+        credit = {"covered": 1.0, "partial": 0.5, "missing": 0.0}[status]
+        if status == "partial" and match == "alias":
+            credit = opts.named_only_credit  # named, never explained
+        earned += c.weight * credit
         ev = sentences[evidence_i] if evidence_i is not None else None
         results.append(
             ConceptResult(
@@ -209,7 +221,7 @@ def assess_concepts(
                 misconceptions.append((c.label, sentences[row].text))
     return ConceptAssessment(
         results=tuple(results),
-        score=round(100 * earned / total_weight),
+        score=round(min(100.0, 100 * earned / (opts.full_marks_share * total_weight))),
         misconceptions=tuple(misconceptions),
         list_like_share=named_only_in_lists / named if named else 0.0,
         named_terms=tuple(dict.fromkeys(list_terms)),

@@ -31,6 +31,7 @@ class StarLexicon:
     cues: dict[str, tuple[re.Pattern[str], ...]]
     prototypes: dict[str, tuple[str, ...]]
     weights: dict[str, float]
+    cue_weights: dict[str, float]
     min_label_score: float
     prototype_weight: float
     position_weight: float
@@ -47,6 +48,7 @@ def load_star_lexicon(path: Path | None = None) -> StarLexicon:
         cues={k: tuple(re.compile(p) for p in v) for k, v in raw["cues"].items()},
         prototypes={k: tuple(v) for k, v in raw["prototypes"].items()},
         weights={k: float(v) for k, v in raw["weights"].items()},
+        cue_weights={k: float(v) for k, v in raw["cue_weights"].items()},
         min_label_score=float(raw["min_label_score"]),
         prototype_weight=float(raw["prototype_weight"]),
         position_weight=float(raw["position_weight"]),
@@ -105,6 +107,7 @@ def _label(
                 cue = float(min(2, i_actions + 0.5 * we_actions))
             if part == "result":
                 cue += 0.5 * has_number + 0.5 * learning
+            cue *= lex.cue_weights.get(part, 1.0)
             proto = float(np.max(sims[i, columns[part]])) if columns[part] else 0.0
             prior = {"situation": 1 - position, "result": position}.get(part, 0.0)
             scores[part] = (
@@ -210,13 +213,14 @@ def assess_star(
         ),
     )
 
-    content = sum(lex.weights[p] * components[p].score for p in STAR_PARTS)
+    # 80 points for the STAR parts, 10 for a learning, 10 for concrete numbers in the story.
+    numbers = sum(x.has_number for x in labeled)
+    content = 0.8 * sum(lex.weights[p] * components[p].score for p in STAR_PARTS)
+    content += 10 * (learning is not None) + 10 * min(1.0, numbers / 3)
     if hypothetical:
         content *= 0.5
     if we_total and i_share < 0.5:  # the team's story, not the candidate's
         content *= 0.7
-    if learning is not None:
-        content += 5
     return StarAssessment(
         components=components,
         checks=checks,
