@@ -40,6 +40,7 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/asr.py
+	$(BIN)/python bench/evaluator_quality.py --asr tiny.en
 
 system-deps:
 	@if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import logging
 import platform
 import statistics
 import sys
@@ -139,6 +140,8 @@ def main() -> int:
     parser.add_argument("--asr", metavar="MODEL", help="also run Piper -> Whisper MODEL -> score")
     parser.add_argument("--out", default=str(REPO / "bench" / "results"))
     args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("faster_whisper").setLevel(logging.WARNING)
 
     from voice_interview.core.transcript import Transcript
 

@@ -228,3 +228,14 @@ def test_score_command_takes_text_and_transcript_files(tmp_path: Path) -> None:
         timeout=120,
     )
     assert out.returncode == 1 and str(empty) in out.stderr and "empty" in out.stderr
+
+
+def test_every_sentence_of_a_story_is_labeled() -> None:
+    row = devset(grade=3, kind="behavioral")[0]
+    evaluation = score(row, timed=True)
+    labeled = evaluation.star_sentences
+    assert labeled is not None and len(labeled) >= 5
+    assert " ".join(x.text for x in labeled) == " ".join(row["text"].split())
+    assert {x.label for x in labeled} <= {"situation", "task", "action", "result", "other"}
+    assert all(x.start_s is not None for x in labeled)
+    assert evaluation.to_json_dict()["star_sentences"][0]["label"] == labeled[0].label

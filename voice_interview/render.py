@@ -31,6 +31,13 @@ def print_transcript(console: Console, transcript: Transcript) -> None:
     console.print(transcript.text, markup=False, highlight=False)
 
 
+def _short(text: str | None, words: int = 16) -> str:
+    if not text:
+        return ""
+    tokens = text.split()
+    return escape(" ".join(tokens[:words]) + (" ..." if len(tokens) > words else ""))
+
+
 def _fmt_time(start: float | None, end: float | None) -> str:
     return f"{start:.1f}-{end:.1f} s" if start is not None and end is not None else ""
 
@@ -49,9 +56,7 @@ def print_evaluation(console: Console, evaluation: Evaluation) -> None:
             table.add_column(col)
         for part, comp in evaluation.star.items():
             score = f"{comp.score}" if comp.present else "[red]missing[/red]"
-            table.add_row(
-                part, score, escape(comp.evidence or ""), _fmt_time(comp.start_s, comp.end_s)
-            )
+            table.add_row(part, score, _short(comp.evidence), _fmt_time(comp.start_s, comp.end_s))
         console.print(table)
         for check in evaluation.star_checks or ():
             mark = "[green]yes[/green]" if check.passed else "[red]no[/red]"
@@ -66,7 +71,7 @@ def print_evaluation(console: Console, evaluation: Evaluation) -> None:
             table.add_row(
                 escape(label),
                 f"[{hue}]{c.status}[/{hue}]",
-                escape(c.evidence or ""),
+                _short(c.evidence),
                 _fmt_time(c.start_s, c.end_s),
             )
         console.print(table)

@@ -22,6 +22,7 @@ from voice_interview.scoring.result import (
     Band,
     Evaluation,
     EvaluatorInfo,
+    StarSentence,
     band_for,
 )
 from voice_interview.scoring.semantic import Embedder, cosine_matrix, default_embedder
@@ -148,7 +149,6 @@ class LocalEvaluator:
             star = assess_star(sentences, self.embedder)
             content = float(star.score)
             details["star_score"] = star.score
-            details["sentence_labels"] = [x.label for x in star.sentences]
             tips += self._star_tips(star)
         else:
             concepts = assess_concepts(question, sentences, self.embedder, opts.concepts)
@@ -188,6 +188,17 @@ class LocalEvaluator:
             band=band,
             star=star.components if star else None,
             star_checks=star.checks if star else None,
+            star_sentences=tuple(
+                StarSentence(
+                    text=x.sentence.text,
+                    label=x.label,
+                    start_s=x.sentence.start_s,
+                    end_s=x.sentence.end_s,
+                )
+                for x in star.sentences
+            )
+            if star
+            else None,
             concepts=concepts.results if concepts else None,
             delivery=delivery,
             tips=tuple(dict.fromkeys(tips))[:3],
@@ -242,11 +253,12 @@ class LocalEvaluator:
             key=lambda r: (not r.required, -r.weight),
         )
         for r in missing[:2]:
-            tips.append(f"Cover {r.label.lower()}: {by_id[r.id].paraphrases[0]}")
+            tips.append(f'Not covered: "{r.label}". For example: {by_id[r.id].paraphrases[0]}')
         for r in concepts.results:
             if r.status == "partial" and r.evidence:
                 tips.append(
-                    f'You touched on {r.label.lower()} ("{_shorten(r.evidence)}"): explain it.'
+                    f'You touched on "{r.label}" ("{_shorten(r.evidence)}"): explain how it '
+                    "works and why it matters."
                 )
                 break
         return tips

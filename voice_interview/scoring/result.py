@@ -26,6 +26,7 @@ __all__ = [
     "JudgeVerdict",
     "StarCheck",
     "StarComponent",
+    "StarSentence",
     "band_for",
 ]
 
@@ -62,6 +63,15 @@ class StarComponent(_Frozen):
     start_s: float | None = Field(None, description="Evidence time range, from word timestamps.")
     end_s: float | None = None
     tip: str | None = Field(None, description="One concrete way to improve this part.")
+
+
+class StarSentence(_Frozen):
+    """One sentence of a behavioral answer with its STAR label."""
+
+    text: str
+    label: Literal["situation", "task", "action", "result", "other"]
+    start_s: float | None = None
+    end_s: float | None = None
 
 
 class StarCheck(_Frozen):
@@ -141,6 +151,9 @@ class Evaluation(_Frozen):
     band: Band
     star: dict[str, StarComponent] | None = None
     star_checks: tuple[StarCheck, ...] | None = None
+    star_sentences: tuple[StarSentence, ...] | None = Field(
+        None, description="Every sentence of a behavioral answer, labeled."
+    )
     concepts: tuple[ConceptResult, ...] | None = None
     delivery: Delivery
     tips: tuple[str, ...] = Field(default=(), max_length=3)
@@ -163,6 +176,9 @@ class Evaluation(_Frozen):
             "star_checks": None
             if self.star_checks is None
             else [c.model_dump() for c in self.star_checks],
+            "star_sentences": None
+            if self.star_sentences is None
+            else [x.model_dump() for x in self.star_sentences],
             "concepts": None if self.concepts is None else [c.model_dump() for c in self.concepts],
             "delivery": self.delivery.model_dump(mode="json"),
             "tips": list(self.tips),
