@@ -7,7 +7,6 @@ file, the field and the problem in one line.
 
 from __future__ import annotations
 
-import tomllib
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -17,12 +16,12 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
-    ValidationError,
     model_validator,
 )
 
 from voice_interview.errors import BankError
 from voice_interview.resources import data_folder
+from voice_interview.tomlfile import load_toml_model
 
 __all__ = [
     "DEFAULT_BANK_ID",
@@ -177,18 +176,11 @@ def default_bank_path() -> Path:
 def load_bank(path: str | Path | None = None) -> Bank:
     """Load and validate a bank file (the bundled Amazon bank when ``path`` is None)."""
     file = Path(path) if path is not None else default_bank_path()
-    try:
-        raw = tomllib.loads(file.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise BankError(f"{file}: bank file not found; check the --bank path") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BankError(f"{file}: cannot read bank file ({exc})") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise BankError(f"{file}: not valid TOML: {exc}") from exc
-    try:
-        return Bank.model_validate({**raw, "source": str(file)})
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise BankError(f"{file}: {where}: {first['msg']}{more}") from exc
+    return load_toml_model(
+        file,
+        Bank,
+        BankError,
+        "bank file",
+        extra={"source": str(file)},
+        missing_hint="check the --bank path",
+    )

@@ -22,7 +22,6 @@ import re
 import socket
 import tempfile
 import threading
-import tomllib
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -35,13 +34,13 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    ValidationError,
     field_validator,
     model_validator,
 )
 
 from voice_interview.errors import ModelError
 from voice_interview.resources import data_folder
+from voice_interview.tomlfile import load_toml_model
 
 __all__ = [
     "DEFAULT_ASR_MODEL",
@@ -218,29 +217,9 @@ def _registry_path() -> Path:
 
 def _load_registry(path: Path | None = None) -> _Registry:
     """Parse and validate the registry (default: the one shipped with the package)."""
-    path = _registry_path() if path is None else path
-    try:
-        with path.open("rb") as file:
-            data = tomllib.load(file)
-    except OSError as exc:
-        raise ModelError(f"cannot read model registry {path}: {exc.strerror}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ModelError(f"model registry {path} is not valid TOML: {exc}") from exc
-    try:
-        return _Registry.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(_toml_key(part) for part in first["loc"]) or "(top level)"
-        more = f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""
-        raise ModelError(
-            f"model registry {path} is invalid: field {field}: {first['msg']}{more}"
-        ) from exc
-
-
-def _toml_key(part: int | str) -> str:
-    """One part of a field path as written in TOML: models."tiny.en".files.0.sha256."""
-    text = str(part)
-    return f'"{text}"' if "." in text or "/" in text else text
+    return load_toml_model(
+        _registry_path() if path is None else path, _Registry, ModelError, "model registry"
+    )
 
 
 # --- public API -------------------------------------------------------------------------------

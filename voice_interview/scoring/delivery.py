@@ -33,7 +33,6 @@ from __future__ import annotations
 import difflib
 import math
 import re
-import tomllib
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -41,13 +40,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from voice_interview.core.text import normalize_text
 from voice_interview.core.transcript import Transcript, Word
 from voice_interview.errors import VoiceInterviewError
 from voice_interview.resources import data_folder
 from voice_interview.scoring.result import Delivery
+from voice_interview.tomlfile import load_toml_model
 
 __all__ = [
     "DeliveryLexicon",
@@ -280,21 +280,9 @@ def _bundled_lexicon() -> DeliveryLexicon:
 
 
 def _read_lexicon(file: Path) -> DeliveryLexicon:
-    try:
-        raw = tomllib.loads(file.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise DeliveryLexiconError(f"{file}: delivery lexicon not found") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DeliveryLexiconError(f"{file}: cannot read delivery lexicon ({exc})") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise DeliveryLexiconError(f"{file}: not valid TOML: {exc}") from exc
-    try:
-        return DeliveryLexicon.model_validate({**raw, "source": str(file)})
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise DeliveryLexiconError(f"{file}: {where}: {first['msg']}{more}") from exc
+    return load_toml_model(
+        file, DeliveryLexicon, DeliveryLexiconError, "delivery lexicon", extra={"source": str(file)}
+    )
 
 
 # --------------------------------------------------------------------------- options
