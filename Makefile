@@ -10,8 +10,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-# System packages: libportaudio2 for live audio (sounddevice); the rest arrives with later features.
-SYSTEM_PACKAGES := libportaudio2
+# System packages: libportaudio2 for live audio (sounddevice); pulseaudio + pulseaudio-utils
+# (pactl, paplay, parecord) and libasound2-plugins (ALSA's "pulse" PCM) give the device tests
+# virtual speakers and microphones (tests/pulse.py); alsa-utils for aplay/arecord when debugging.
+SYSTEM_PACKAGES := libportaudio2 pulseaudio pulseaudio-utils libasound2-plugins alsa-utils
 
 .PHONY: install demo test lint format bench system-deps clean
 

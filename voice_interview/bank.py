@@ -69,6 +69,10 @@ class Concept(_Strict):
     misconceptions: tuple[NonEmpty, ...] = Field(
         default=(), description="Wrong statements about it that an answer should not make."
     )
+    follow_up: str = Field(
+        default="",
+        description="What the interviewer asks when an answer leaves this concept out.",
+    )
 
 
 class Question(_Strict):

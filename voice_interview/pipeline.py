@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import logging
 import os
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from voice_interview.bank import Bank, Question
 from voice_interview.core.audio import Audio
-from voice_interview.core.transcript import Transcript
+from voice_interview.core.transcript import Transcript, merge_transcripts
 from voice_interview.errors import AudioError
 from voice_interview.protocols import Evaluator, Transcriber
 from voice_interview.scoring.result import Evaluation
@@ -21,7 +22,7 @@ from voice_interview.scoring.result import Evaluation
 if TYPE_CHECKING:
     from voice_interview.scoring.judge import JudgeConfig
 
-__all__ = ["AnswerPipeline", "build_pipeline"]
+__all__ = ["AnswerPipeline", "StreamingAnswer", "build_pipeline"]
 
 logger = logging.getLogger(__name__)
 
@@ -51,14 +52,22 @@ class AnswerPipeline:
             )
         return transcript
 
+    def evaluate(self, transcript: Transcript, question: Question) -> Evaluation:
+        """Score a finished transcript: the last step of every path."""
+        return self.evaluator.evaluate(transcript, question)
+
     def score_audio(self, audio: Audio, question: Question) -> Evaluation:
-        return self.evaluator.evaluate(self.transcribe(audio, question), question)
+        return self.evaluate(self.transcribe(audio, question), question)
 
     def score_text(self, text: str, question: Question) -> Evaluation:
         """Score a typed answer (no audio, so no timing-based delivery figures)."""
         if not text.strip():
             raise ValueError("the answer text is empty")
-        return self.evaluator.evaluate(Transcript.from_text(text), question)
+        return self.evaluate(Transcript.from_text(text), question)
+
+    def stream(self, question: Question) -> StreamingAnswer:
+        """Start transcribing an answer stretch by stretch while it is being spoken."""
+        return StreamingAnswer(self, question)
 
     def transcribe_file(
         self, path: str | os.PathLike[str], question: Question | None = None
@@ -75,7 +84,61 @@ class AnswerPipeline:
 
     def score_file(self, path: str | os.PathLike[str], question: Question) -> Evaluation:
         """Decode an audio file, transcribe and score it; audio errors name the file."""
-        return self.evaluator.evaluate(self.transcribe_file(path, question), question)
+        return self.evaluate(self.transcribe_file(path, question), question)
+
+
+class StreamingAnswer:
+    """Transcription of one answer while it is still being spoken.
+
+    The live loop hands over each stretch of speech that the endpointer closed; a single worker
+    thread transcribes it while the candidate goes on, so when the answer ends only the last
+    stretch remains. :meth:`finish` joins the parts into one transcript (times relative to the
+    start of the answer), which is then scored like any other.
+    """
+
+    def __init__(self, pipeline: AnswerPipeline, question: Question) -> None:
+        self.pipeline = pipeline
+        self.question = question
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="voice-asr")
+        self._parts: list[tuple[float, Future[Transcript | None]]] = []
+
+    def _transcribe(self, audio: Audio) -> Transcript | None:
+        try:
+            return self.pipeline.transcribe(audio, self.question)
+        except AudioError as exc:
+            if exc.reason in ("silent", "no-speech", "empty"):
+                return None  # a cough or a click: a stretch with no words in it
+            raise
+
+    def add_stretch(self, audio: Audio, offset_s: float) -> None:
+        """Queue a closed stretch starting ``offset_s`` seconds into the answer."""
+        self._parts.append((offset_s, self._executor.submit(self._transcribe, audio)))
+
+    def captions(self) -> str:
+        """Text of the stretches transcribed so far (for live captions)."""
+        done = [f.result() for _, f in self._parts if f.done() and f.exception() is None]
+        return " ".join(t.text for t in done if t is not None)
+
+    def finish(self, duration_s: float) -> Transcript:
+        """Wait for every stretch and return the whole answer's transcript."""
+        try:
+            parts = [(offset, f.result()) for offset, f in self._parts]
+        finally:
+            self._executor.shutdown(wait=False)
+        found = [(offset, t) for offset, t in parts if t is not None]
+        if not found:
+            raise AudioError(
+                f"no speech recognised in {duration_s:.1f} s of answer; "
+                "check the microphone and speak up",
+                reason="no-speech",
+            )
+        return merge_transcripts(found, duration_s)
+
+    def finish_and_evaluate(self, duration_s: float) -> Evaluation:
+        return self.pipeline.evaluate(self.finish(duration_s), self.question)
+
+    def cancel(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
 
 
 def build_pipeline(

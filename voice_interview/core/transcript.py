@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["Segment", "Transcript", "Word"]
+__all__ = ["Segment", "Transcript", "Word", "merge_transcripts"]
 
 
 class Word(BaseModel):
@@ -93,3 +93,41 @@ class Transcript(BaseModel):
                 for s in self.discarded
             ],
         }
+
+
+def merge_transcripts(parts: list[tuple[float, Transcript]], duration_s: float) -> Transcript:
+    """Join transcripts of consecutive stretches of one answer into one transcript.
+
+    Each part comes with its offset in seconds from the start of the answer; segment and word
+    times are shifted by it. Options, model and language come from the first part.
+    """
+    if not parts:
+        raise ValueError("merge_transcripts() needs at least one part")
+    segments: list[Segment] = []
+    discarded: list[Segment] = []
+
+    def shifted(s: Segment, offset: float) -> Segment:
+        return s.model_copy(
+            update={
+                "start_s": s.start_s + offset,
+                "end_s": s.end_s + offset,
+                "words": tuple(
+                    w.model_copy(update={"start_s": w.start_s + offset, "end_s": w.end_s + offset})
+                    for w in s.words
+                ),
+            }
+        )
+
+    for offset, part in sorted(parts, key=lambda p: p[0]):
+        segments += [shifted(s, offset) for s in part.segments]
+        discarded += [shifted(s, offset) for s in part.discarded]
+    first = parts[0][1]
+    return Transcript(
+        text=" ".join(s.text for s in segments if s.text).strip(),
+        segments=tuple(segments),
+        duration_s=duration_s,
+        language=first.language,
+        model=first.model,
+        options={**first.options, "streamed_stretches": len(parts)},
+        discarded=tuple(discarded),
+    )
