@@ -26,7 +26,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/voice-interview demo
+	$(BIN)/voice-interview demo --per-round 1
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
+from voice_interview.app import load_sample_answers
 from voice_interview.core.audio import Audio, concatenate
 from voice_interview.core.text import normalize_text
 from voice_interview.core.transcript import Segment, Transcript, Word
-from voice_interview.demo import load_sample_answers
 from voice_interview.scoring.delivery import (
     DeliveryLexicon,
     DeliveryLexiconError,
@@ -169,7 +169,7 @@ def test_hedges_in_order_unique_and_not_double_counted_as_fillers() -> None:
 
 
 def test_word_count_is_the_normalised_word_count() -> None:
-    for text in load_sample_answers().values():
+    for text in (entry["text"] for entry in load_sample_answers().values()):
         d = measure_delivery(Transcript.from_text(text))
         assert d.word_count == len(normalize_text(text).split())
 

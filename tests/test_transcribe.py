@@ -14,9 +14,9 @@ import pytest
 
 from voice_interview.adapters.audio_files import load_audio
 from voice_interview.adapters.whisper import TranscribeOptions, WhisperTranscriber
+from voice_interview.app import load_sample_answers
 from voice_interview.bank import load_bank
 from voice_interview.core.text import normalize_text
-from voice_interview.demo import load_sample_answers
 
 pytestmark = pytest.mark.slow
 
@@ -102,7 +102,7 @@ def test_domain_prompt_spells_the_vocabulary(
 ) -> None:
     """Measured on the sample answer: without hints base writes "PG Bouncer" and "carry CP"."""
     question = load_bank().question("connection-pooling")
-    audio = synthesizer.synthesize(load_sample_answers()["connection-pooling"])
+    audio = synthesizer.synthesize(load_sample_answers()["connection-pooling"]["text"])
     text = base_transcriber.transcribe(audio, question).text
     for term in ("connection pooling", "database queries", "pgbouncer", "tcp handshake"):
         assert term in normalize_text(text), text

@@ -18,7 +18,7 @@ from voice_interview.errors import VoiceInterviewError
 
 logger = logging.getLogger("voice_interview")
 
-DEFAULT_DEMO_DIR = "demo-output"
+DEFAULT_SESSIONS_DIR = "sessions"
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -76,13 +76,53 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
+    def add_interview(p: argparse.ArgumentParser) -> None:
+        from voice_interview.practice import PracticeOptions
+
+        d = PracticeOptions()
+        p.add_argument(
+            "--round",
+            default="all",
+            metavar="ROUND",
+            help="round id as printed by `questions --json`, or all",
+        )
+        p.add_argument("--questions", type=int, metavar="N", help="ask at most N questions")
+        p.add_argument(
+            "--per-round", type=int, metavar="N", help="ask at most N questions from each round"
+        )
+        p.add_argument("--shuffle", action="store_true", help="shuffle questions within rounds")
+        p.add_argument("--seed", type=int, help="seed for --shuffle")
+        add_model(p)
+        p.add_argument("--sessions-dir", default=DEFAULT_SESSIONS_DIR, help="where sessions go")
+        p.add_argument(
+            "--end-silence-s",
+            type=float,
+            default=d.end_silence_s,
+            help="seconds of silence that end an answer (thinking pauses are shorter)",
+        )
+        p.add_argument(
+            "--max-answer-s", type=float, default=d.max_answer_s, help="longest answer, seconds"
+        )
+        p.add_argument("--no-follow-up", action="store_true", help="no follow-up questions")
+        p.add_argument("--no-captions", action="store_true", help="no live captions")
+        p.add_argument("--plain", action="store_true", help="plain text output, no live display")
+
     p = sub.add_parser(
-        "demo", help="speak a question and score a sample answer (no mic)", formatter_class=fmt
+        "practice", help="a spoken mock interview at the microphone", formatter_class=fmt
     )
-    p.add_argument("--out", default=DEFAULT_DEMO_DIR, help="folder for the demo's audio files")
-    p.add_argument("--question", default="connection-pooling", help="question id")
-    add_model(p)
-    p.add_argument("--no-play", action="store_true", help="don't try to play the question")
+    add_interview(p)
+    p.add_argument("--input-device", metavar="X", help="microphone (index or name)")
+    p.add_argument("--output-device", metavar="Y", help="speaker (index or name)")
+    p.add_argument("--resume", metavar="SESSION", help="continue a session (folder or id)")
+
+    p = sub.add_parser(
+        "demo",
+        help="a whole mock interview with a simulated candidate (no microphone)",
+        formatter_class=fmt,
+    )
+    add_interview(p)
+    p.add_argument("--play", action="store_true", help="play the interviewer on the speakers")
+
     return parser
 
 
@@ -191,17 +231,59 @@ def _judge_config(args: argparse.Namespace) -> Any:
     return config
 
 
-def _cmd_demo(args: argparse.Namespace) -> int:
-    from voice_interview.demo import run_demo
+def _practice_options(args: argparse.Namespace) -> Any:
+    from voice_interview.practice import PracticeOptions
 
-    return run_demo(
-        out_dir=Path(args.out),
-        question_id=args.question,
+    return PracticeOptions(
+        round_id=None if args.round == "all" else args.round,
+        questions=args.questions,
+        per_round=args.per_round,
+        shuffle=args.shuffle,
+        seed=args.seed,
         model=args.model,
-        bank_path=args.bank,
-        play_audio=not args.no_play,
-        console=_console(),
+        end_silence_s=args.end_silence_s,
+        max_answer_s=args.max_answer_s,
+        follow_up=not args.no_follow_up,
+        captions=not args.no_captions,
     )
+
+
+def _cmd_practice(args: argparse.Namespace) -> int:
+    from voice_interview.app import run_practice
+    from voice_interview.bank import load_bank
+
+    bank = load_bank(args.bank)
+    options = _practice_options(args)
+    if options.round_id:
+        bank.round(options.round_id)  # unknown round: one-line error listing the ids
+    run_practice(
+        bank=bank,
+        options=options,
+        sessions_dir=Path(args.sessions_dir),
+        resume=args.resume,
+        input_device=args.input_device,
+        output_device=args.output_device,
+        plain=args.plain,
+    )
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from voice_interview.app import run_demo
+    from voice_interview.bank import load_bank
+
+    bank = load_bank(args.bank)
+    options = _practice_options(args)
+    if options.round_id:
+        bank.round(options.round_id)
+    run_demo(
+        bank=bank,
+        options=options,
+        sessions_dir=Path(args.sessions_dir),
+        play=args.play,
+        plain=args.plain,
+    )
+    return 0
 
 
 class _UsageError(VoiceInterviewError):
@@ -213,6 +295,7 @@ _COMMANDS = {
     "say": _cmd_say,
     "transcribe": _cmd_transcribe,
     "score": _cmd_score,
+    "practice": _cmd_practice,
     "demo": _cmd_demo,
 }
 

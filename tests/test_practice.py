@@ -1,0 +1,194 @@
+"""The mock-interview loop on the demo's path: file-fed microphone, real models, real files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import jiwer
+import pytest
+
+from voice_interview.adapters.devices import FileMicrophone
+from voice_interview.adapters.piper import PiperSynthesizer, SpeechOptions
+from voice_interview.adapters.sessions import SessionStore
+from voice_interview.adapters.vad import SileroSpeechDetector
+from voice_interview.app import SilentSpeaker
+from voice_interview.bank import Question, load_bank
+from voice_interview.core.audio import Audio, concatenate
+from voice_interview.core.text import normalize_text
+from voice_interview.pipeline import build_pipeline
+from voice_interview.practice import Interview, PracticeOptions, plan_questions
+from voice_interview.terminal import PlainDisplay
+
+BANK = load_bank()
+
+
+def test_plan_follows_round_count_and_shuffle_options() -> None:
+    assert len(plan_questions(BANK, PracticeOptions())) == 9
+    one_each = plan_questions(BANK, PracticeOptions(per_round=1))
+    assert [r.id for r, _ in one_each] == [
+        "technical-fundamentals",
+        "system-design",
+        "leadership-principles",
+    ]
+    rnd = plan_questions(BANK, PracticeOptions(round_id="leadership-principles", questions=2))
+    assert [q.id for _, q in rnd] == ["ownership", "dive-deep"]
+    a = plan_questions(BANK, PracticeOptions(shuffle=True, seed=3))
+    b = plan_questions(BANK, PracticeOptions(shuffle=True, seed=3))
+    assert [q.id for _, q in a] == [q.id for _, q in b]
+    assert next(r.id for r, _ in a) == "technical-fundamentals"  # rounds keep their order
+
+
+class ScriptedKeys:
+    """Protocol fake for the keyboard: returns the scripted actions, one per poll."""
+
+    def __init__(self, actions: list[str | None]) -> None:
+        self.actions = actions
+
+    def poll(self) -> str | None:
+        return self.actions.pop(0) if self.actions else None
+
+
+@pytest.fixture(scope="module")
+def candidate() -> PiperSynthesizer:
+    return PiperSynthesizer(SpeechOptions(length_scale=1.1))
+
+
+def make_interview(
+    tmp_path: Path,
+    answers: dict[tuple[str, bool], Audio],
+    options: PracticeOptions,
+    keys: Any = None,
+) -> tuple[Interview, Any]:
+    plan = plan_questions(BANK, options)
+    session = SessionStore(tmp_path).create(BANK, [q.id for _, q in plan], {"test": True})
+
+    @contextmanager
+    def microphone(question: Question, follow_up: bool) -> Iterator[FileMicrophone]:
+        audio = answers.get((question.id, follow_up)) or Audio.silence(0.5)
+        with FileMicrophone(audio, realtime=0.0, trailing_silence_s=options.end_silence_s + 1) as m:
+            yield m
+
+    interview = Interview(
+        bank=BANK,
+        options=options,
+        pipeline=build_pipeline("tiny.en", BANK),
+        voice=PiperSynthesizer(),
+        speaker=SilentSpeaker(),
+        microphone=microphone,
+        detector=SileroSpeechDetector,
+        display=PlainDisplay(),
+        keys=keys,
+        session=session,
+    )
+    return interview, session
+
+
+STORY = (
+    "Last year at my previous company, our nightly billing export kept failing, and the team "
+    "that owned it had moved on. I decided to take it on. I read the logs, I found a schema "
+    "change that broke the job, and I wrote a fix and an alert."
+)
+FOLLOW = "The failures went from three a week to zero, and finance got its reports on time."
+
+
+def test_interview_asks_listens_scores_follows_up_and_saves(
+    tmp_path: Path, candidate: PiperSynthesizer
+) -> None:
+    options = PracticeOptions(round_id="leadership-principles", questions=1)
+    answers = {
+        ("ownership", False): candidate.synthesize(STORY),
+        ("ownership", True): candidate.synthesize(FOLLOW),
+    }
+    interview, session = make_interview(tmp_path, answers, options)
+    results = interview.run(plan_questions(BANK, options))
+
+    assert len(results) == 1 and results[0].status == "answered"
+    follow = results[0].follow_up
+    assert follow is not None and follow.reason == "star:result"  # the story had no result
+    evaluation = results[0].evaluation
+    assert evaluation is not None and evaluation.star is not None
+    assert evaluation.star["result"].present  # the follow-up answer filled the gap
+    heard = normalize_text(evaluation.transcript.text)
+    assert jiwer.wer(normalize_text(STORY + " " + FOLLOW), heard) <= 0.25, heard
+
+    record = json.loads((session.folder / "session.json").read_text())
+    assert record["status"] == "completed"
+    q = record["questions"][0]
+    assert q["status"] == "answered" and q["follow_up"]["status"] == "answered"
+    folder = session.folder / "q01-ownership"
+    for name in (
+        "question.wav",
+        "answer.wav",
+        "transcript.json",
+        "evaluation.json",
+        "followup-question.wav",
+        "followup-answer.wav",
+        "followup-evaluation.json",
+    ):
+        assert (folder / name).is_file(), name
+    saved = json.loads((folder / "followup-evaluation.json").read_text())
+    assert saved["overall"] == evaluation.overall
+
+
+def test_a_thinking_pause_does_not_end_the_answer(
+    tmp_path: Path, candidate: PiperSynthesizer
+) -> None:
+    first = candidate.synthesize("A cache keeps hot data in memory.")
+    second = candidate.synthesize("I would invalidate entries when the data changes.")
+    answer = concatenate([first, Audio.silence(2.0, first.sample_rate), second])
+    options = PracticeOptions(
+        round_id="technical-fundamentals", questions=1, follow_up=False, end_silence_s=3.0
+    )
+    interview, _ = make_interview(tmp_path, {("sync-vs-async", False): answer}, options)
+    results = interview.run(plan_questions(BANK, options))
+    text = normalize_text(results[0].evaluation.transcript.text)  # type: ignore[union-attr]
+    assert "invalidate" in text and "memory" in text
+
+
+def test_skip_and_quit_keys_and_resume(tmp_path: Path, candidate: PiperSynthesizer) -> None:
+    options = PracticeOptions(round_id="leadership-principles", follow_up=False)
+    answers = {("ownership", False): candidate.synthesize(STORY)}
+    interview, session = make_interview(
+        tmp_path, answers, options, keys=ScriptedKeys(["skip", "quit"])
+    )
+    results = interview.run(plan_questions(BANK, options))
+    assert [r.status for r in results] == ["skip", "quit"]
+    reopened = SessionStore(tmp_path).open(session.folder)
+    assert reopened.record.status == "quit"
+    statuses = [q.status for q in reopened.record.questions]
+    assert statuses == ["skipped", "answered", "pending"]  # quit keeps the partial answer
+    assert reopened.resume() == 2
+
+
+def test_demo_command_runs_a_whole_interview(tmp_path: Path) -> None:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "voice_interview",
+            "demo",
+            "--round",
+            "system-design",
+            "--questions",
+            "1",
+            "--no-follow-up",
+            "--sessions-dir",
+            str(tmp_path),
+            "--plain",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "Session saved in" in out.stdout and "Score" in out.stdout
+    (folder,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    record = json.loads((folder / "session.json").read_text())
+    assert record["status"] == "completed"
+    assert (folder / "q01-scalable-backend" / "evaluation.json").is_file()

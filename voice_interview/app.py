@@ -1,0 +1,180 @@
+"""Wiring: builds a live practice session or the demo from the adapters.
+
+The live session and the demo run the same :class:`~voice_interview.practice.Interview`; the
+demo swaps the microphone for a file-fed one (Piper speaking sample answers from
+``prompts/samples/answers.toml``) and, unless asked to play, a silent speaker.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import tomllib
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from voice_interview.bank import Bank, Question, Round
+from voice_interview.core.audio import Audio
+from voice_interview.errors import BankError
+from voice_interview.resources import data_folder
+
+__all__ = ["SilentSpeaker", "load_sample_answers", "run_demo", "run_practice"]
+
+logger = logging.getLogger(__name__)
+
+
+class SilentSpeaker:
+    """An output that plays nothing (the demo without --play; the audio is still saved)."""
+
+    def play(self, audio: Audio) -> None:
+        return None
+
+
+def load_sample_answers() -> dict[str, dict[str, str]]:
+    """Question id -> {"text": main answer, "follow_up": answer to the follow-up}."""
+    path = data_folder("prompts") / "samples" / "answers.toml"
+    raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    return {
+        qid: {k: " ".join(str(v).split()) for k, v in entry.items()}
+        for qid, entry in raw["answers"].items()
+    }
+
+
+def _display(plain: bool, captions: bool) -> Any:
+    from voice_interview.terminal import PlainDisplay, RichDisplay
+
+    if plain or not sys.stdout.isatty():
+        return PlainDisplay()
+    return RichDisplay(captions=captions)
+
+
+def _session_and_plan(
+    bank: Bank,
+    options: Any,
+    sessions_dir: Path,
+    resume: str | None,
+) -> tuple[Any, list[tuple[Round, Question]], int]:
+    from voice_interview.adapters.sessions import SessionStore
+    from voice_interview.practice import plan_questions
+
+    store = SessionStore(sessions_dir)
+    if resume:
+        session = store.open(resume)
+        plan = [
+            (bank.round(q.round_id), bank.question(q.question_id)) for q in session.record.questions
+        ]
+        start = session.resume()
+        if start is None:
+            raise BankError(f"{session.folder}: every question of this session is done already")
+        return session, plan, start
+    plan = plan_questions(bank, options)
+    if not plan:
+        raise BankError("no questions to ask with these options")
+    session = store.create(bank, [q.id for _, q in plan], asdict(options))
+    return session, plan, 0
+
+
+def run_practice(
+    *,
+    bank: Bank,
+    options: Any,
+    sessions_dir: Path,
+    resume: str | None,
+    input_device: str | None,
+    output_device: str | None,
+    plain: bool,
+) -> Path:
+    """A live mock interview at the microphone. Returns the session folder."""
+    from voice_interview.adapters.devices import Microphone, Speaker
+    from voice_interview.adapters.piper import PiperSynthesizer
+    from voice_interview.adapters.vad import SileroSpeechDetector
+    from voice_interview.pipeline import build_pipeline
+    from voice_interview.practice import Interview
+    from voice_interview.terminal import KeyReader
+
+    session, plan, start = _session_and_plan(bank, options, sessions_dir, resume)
+    device_in: int | str | None = _device(input_device)
+    speaker = Speaker(_device(output_device))
+
+    def microphone(question: Question, follow_up: bool) -> AbstractContextManager[Any]:
+        return Microphone(device_in)
+
+    with KeyReader() as keys:
+        interview = Interview(
+            bank=bank,
+            options=options,
+            pipeline=build_pipeline(options.model, bank),
+            voice=PiperSynthesizer(),
+            speaker=speaker,
+            microphone=microphone,
+            detector=SileroSpeechDetector,
+            display=_display(plain, options.captions),
+            keys=keys,
+            session=session,
+        )
+        interview.run(plan, start)
+    print(f"Session saved in {session.folder}")
+    return Path(session.folder)
+
+
+def _device(name: str | None) -> int | str | None:
+    if name is None:
+        return None
+    return int(name) if name.isdigit() else name
+
+
+def run_demo(
+    *,
+    bank: Bank,
+    options: Any,
+    sessions_dir: Path,
+    play: bool,
+    plain: bool,
+) -> Path:
+    """The whole mock interview with a simulated candidate (no microphone). Same loop."""
+    from voice_interview.adapters.devices import FileMicrophone, Speaker
+    from voice_interview.adapters.piper import PiperSynthesizer, SpeechOptions
+    from voice_interview.adapters.vad import SileroSpeechDetector
+    from voice_interview.pipeline import build_pipeline
+    from voice_interview.practice import Interview
+
+    answers = load_sample_answers()
+    session, plan, start = _session_and_plan(bank, options, sessions_dir, None)
+    missing = [q.id for _, q in plan if q.id not in answers]
+    if missing:
+        raise BankError(
+            f"no sample answer for {', '.join(missing)} in prompts/samples/answers.toml"
+        )
+    candidate = PiperSynthesizer(SpeechOptions(length_scale=1.1))
+
+    @contextmanager
+    def microphone(question: Question, follow_up: bool) -> Iterator[Any]:
+        entry = answers[question.id]
+        text = entry.get("follow_up", "") if follow_up else entry["text"]
+        audio = candidate.synthesize(text or "I'm not sure.")
+        mic = FileMicrophone(audio, realtime=0.0, trailing_silence_s=options.end_silence_s + 1.0)
+        with mic:
+            yield mic
+
+    speaker: Any = Speaker() if play else SilentSpeaker()
+    interview = Interview(
+        bank=bank,
+        options=options,
+        pipeline=build_pipeline(options.model, bank),
+        voice=PiperSynthesizer(),
+        speaker=speaker,
+        microphone=microphone,
+        detector=SileroSpeechDetector,
+        display=_display(plain, options.captions),
+        session=session,
+    )
+    interview.run(plan, start)
+    if interview.latencies:
+        ordered = sorted(interview.latencies)
+        median = ordered[len(ordered) // 2]
+        print(f"\nEnd of answer -> feedback: median {median:.2f} s over {len(ordered)} answers")
+    print(f"Session saved in {session.folder}")
+    return Path(session.folder)
