@@ -42,6 +42,7 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/asr.py
+	$(BIN)/python bench/practice_latency.py
 	$(BIN)/python bench/evaluator_quality.py --asr tiny.en
 
 system-deps:
@@ -56,4 +57,4 @@ system-deps:
 	fi
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache demo-output
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache sessions

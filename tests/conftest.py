@@ -60,6 +60,8 @@ def tiny_transcriber():  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="session")
 def synthesizer():  # type: ignore[no-untyped-def]
-    from voice_interview.adapters.piper import PiperSynthesizer
+    """The Piper voice with its sampling noise off: the same text always gives the same audio,
+    so tests on synthetic speech are repeatable (with noise on, a word can come and go)."""
+    from voice_interview.adapters.piper import PiperSynthesizer, SpeechOptions
 
-    return PiperSynthesizer()
+    return PiperSynthesizer(SpeechOptions(noise_scale=0.0, noise_w_scale=0.0))

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from voice_interview.core.audio import Audio, concatenate
+from voice_interview.core.batching import StretchBatcher
 from voice_interview.core.hallucination import is_hallucinated, split_hallucinations, word_anomaly
 from voice_interview.core.prompting import HESITATION_PROMPT, build_prompt
 from voice_interview.core.text import normalize_text, split_sentences
@@ -105,8 +106,38 @@ def test_invented_sign_off_is_dropped_and_real_speech_kept() -> None:
     )
     fast_but_sure = _seg([("OK", 1.0, 1.05, 0.9), ("so", 1.05, 1.1, 0.9)], -0.3)
     unsure_but_normal = _seg([("Redis", 2.0, 2.4, 0.3), ("cluster", 2.4, 2.9, 0.5)], -1.2)
-    kept, dropped = split_hallucinations([real, invented, fast_but_sure, unsure_but_normal])
+    # measured: tiny.en adding "PlayStation." after a spoken question
+    no_speech = _seg([("PlayStation.", 2.74, 3.02, 0.01)], -0.7985).model_copy(
+        update={"no_speech_prob": 0.61}
+    )
+    kept, dropped = split_hallucinations(
+        [real, invented, fast_but_sure, unsure_but_normal, no_speech]
+    )
     assert kept == (real, fast_but_sure, unsure_but_normal)
-    assert dropped == (invented,)
+    assert dropped == (invented, no_speech)
     assert word_anomaly(Word(text="x", start_s=0, end_s=0.3, probability=0.9)) == 0.0
     assert is_hallucinated(invented)
+
+
+def test_stretches_are_batched_until_long_enough_or_quiet() -> None:
+    b = StretchBatcher(sample_rate=100, min_batch_s=8.0, flush_after_s=1.0)
+    assert b.close(0, 300) is None  # 3 s: wait for more
+    assert b.tick(350) is None  # 0.5 s quiet after it
+    assert b.close(400, 700) is None  # 7 s so far
+    assert b.close(750, 900) == (0, 900)  # 9 s: transcribe now
+    assert b.flush() is None
+    assert b.close(1000, 1200) is None
+    assert b.tick(1299) is None
+    assert b.tick(1300) == (1000, 1200)  # quiet for 1 s: the candidate may be done
+    assert b.close(1400, 1500) is None
+    assert b.flush() == (1400, 1500)  # the answer ended
+
+
+def test_a_word_fused_from_a_hint_is_recognised_but_exact_hints_are_not() -> None:
+    from voice_interview.adapters.whisper import _fused_with_hint, _hint_words
+
+    hints = _hint_words("connection pooling, HikariCP, PgBouncer, asynchronous.")
+    assert _fused_with_hint("HikariPages", hints)
+    assert not _fused_with_hint("HikariCP", hints)
+    assert not _fused_with_hint("asynchronous,", hints)
+    assert not _fused_with_hint("pages", hints)

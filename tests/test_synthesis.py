@@ -39,7 +39,7 @@ def test_utterances_are_cached_by_voice_text_and_options(tmp_path: Path) -> None
     assert synth.cache_path(text + " Take your time.") != path
     slower = PiperSynthesizer(SpeechOptions(length_scale=1.2), cache_root=tmp_path)
     assert slower.cache_path(text) != path
-    assert slower.synthesize(text).duration_s > first.duration_s * 1.1
+    assert slower.synthesize(text).duration_s > first.duration_s * 1.05  # 1.2x, with noise
 
 
 def test_a_damaged_cache_file_is_replaced(tmp_path: Path) -> None:

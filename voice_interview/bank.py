@@ -100,9 +100,13 @@ class Question(_Strict):
 
     @property
     def recognizer_vocabulary(self) -> tuple[str, ...]:
-        """Terms hinted to the speech recogniser: the vocabulary, then concept aliases."""
-        terms = [*self.vocabulary, *(a for c in self.concepts for a in c.aliases[:2])]
-        return tuple(dict.fromkeys(terms))
+        """Terms hinted to the speech recogniser: the question's curated ``vocabulary``.
+
+        Concept aliases are not added: they include everyday phrases ("who you are") and,
+        measured, the longer hint list made tiny.en append invented words after the last one
+        ("... authorization? PlayStation.").
+        """
+        return self.vocabulary
 
 
 class Round(_Strict):

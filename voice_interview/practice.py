@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -20,6 +21,7 @@ import numpy as np
 from voice_interview.adapters.sessions import QuestionStatus, Session, StreamingWavWriter
 from voice_interview.bank import Bank, Question, Round
 from voice_interview.core.audio import ASR_SAMPLE_RATE, Audio
+from voice_interview.core.batching import StretchBatcher
 from voice_interview.core.endpointing import Endpointer, EndpointOptions, SpeechDetector
 from voice_interview.core.transcript import Transcript, merge_transcripts
 from voice_interview.errors import AudioError, VoiceInterviewError
@@ -189,7 +191,13 @@ class Interview:
             sample_rate=ASR_SAMPLE_RATE,
         )
         stream = self.pipeline.stream(question)
+        batcher = StretchBatcher(ASR_SAMPLE_RATE)
         blocks: list[np.ndarray] = []
+
+        def submit(span: tuple[int, int]) -> None:
+            joined = np.concatenate(blocks)[span[0] : span[1]]
+            stream.add_stretch(Audio(joined, ASR_SAMPLE_RATE), span[0] / ASR_SAMPLE_RATE)
+
         total = 0
         paused = False
         ended_reason: str | None = None
@@ -215,15 +223,18 @@ class Interview:
                     if writer is not None:
                         writer.write(samples)
                     events += endpointer.feed(samples)
+                spans: list[tuple[int, int] | None] = []
                 for event in events:
                     if event.kind == "stretch_closed":
                         assert event.start_sample is not None and event.end_sample is not None
-                        joined = np.concatenate(blocks)[event.start_sample : event.end_sample]
-                        stream.add_stretch(
-                            Audio(joined, ASR_SAMPLE_RATE), event.start_sample / ASR_SAMPLE_RATE
-                        )
+                        spans.append(batcher.close(event.start_sample, event.end_sample))
                     elif event.kind == "answer_ended":
                         ended_reason = event.reason or "silence"
+                        spans.append(batcher.flush())
+                spans.append(batcher.tick(total))
+                for span in spans:
+                    if span is not None:
+                        submit(span)
                 self.display.listening(
                     total / ASR_SAMPLE_RATE,
                     mic.level_dbfs,
@@ -236,10 +247,11 @@ class Interview:
             ended_reason = "device-error"
             for event in endpointer.stop():
                 if event.kind == "stretch_closed" and event.start_sample is not None:
-                    joined = np.concatenate(blocks)[event.start_sample : event.end_sample]
-                    stream.add_stretch(
-                        Audio(joined, ASR_SAMPLE_RATE), event.start_sample / ASR_SAMPLE_RATE
-                    )
+                    assert event.end_sample is not None
+                    batcher.close(event.start_sample, event.end_sample)
+            span = batcher.flush()
+            if span is not None:
+                submit(span)
         finally:
             self.display.stop_listening()
         ended_at = time.perf_counter()
@@ -339,10 +351,22 @@ class Interview:
         return result
 
     # -- the interview ---------------------------------------------------------------------
+    def _prepare(self, texts: list[str]) -> None:
+        for text in texts:
+            try:
+                self.voice.synthesize(text)  # fills the disk cache
+            except VoiceInterviewError as exc:
+                logger.warning("could not prepare a question: %s", exc)
+                return
+
     def run(self, plan: list[tuple[Round, Question]], start_index: int = 0) -> list[QuestionResult]:
         """Ask ``plan`` from ``start_index`` on (a resumed session starts past its last
         answer); says each round's intro when the round changes."""
         current_round: str | None = plan[start_index - 1][0].id if start_index else None
+        # Synthesize the questions ahead on a worker thread, so each one starts at once.
+        threading.Thread(
+            target=self._prepare, args=([q.text for _, q in plan[start_index:]],), daemon=True
+        ).start()
         for index, (rnd, question) in enumerate(plan):
             if index < start_index:
                 continue
@@ -383,8 +407,20 @@ class Interview:
                 parts.append(f"To improve most: {worst.evaluation.tips[0]}")
         return " ".join(parts)
 
+    def scorecard(self) -> str:
+        """One line per question: score, band, and the first tip."""
+        lines = ["", "Scorecard:"]
+        for r in self.results:
+            e = r.evaluation
+            if e is None:
+                lines.append(f"  {r.question.id:<22} {r.status}")
+            else:
+                lines.append(f"  {r.question.id:<22} {e.overall:>3}/100  {e.band}")
+        return "\n".join(lines)
+
     def summarize(self) -> None:
         text = self.summary_text()
+        self.display.message(self.scorecard())
         self.display.message("\n" + text)
         try:
             self.say(text)

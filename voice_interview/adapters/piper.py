@@ -39,10 +39,14 @@ class SpeechOptions:
         length_scale: phoneme duration multiplier (>1 slower, <1 faster); None = the voice's own.
         sentence_silence_s: pause inserted between sentences.
         use_cache: read and write finished utterances in the disk cache.
+        noise_scale, noise_w_scale: Piper's sampling noise (None = the voice's own). Both 0
+            makes synthesis deterministic (the same text gives the same samples).
     """
 
     voice: str = DEFAULT_VOICE
     length_scale: float | None = None
+    noise_scale: float | None = None
+    noise_w_scale: float | None = None
     sentence_silence_s: float = 0.3
     use_cache: bool = True
 
@@ -95,7 +99,11 @@ class PiperSynthesizer:
         from piper import SynthesisConfig
 
         voice = self._voice()
-        config = SynthesisConfig(length_scale=self.options.length_scale)
+        config = SynthesisConfig(
+            length_scale=self.options.length_scale,
+            noise_scale=self.options.noise_scale,
+            noise_w_scale=self.options.noise_w_scale,
+        )
         rate = int(voice.config.sample_rate)
         gap = np.zeros(round(self.options.sentence_silence_s * rate), dtype=np.float32)
         try:

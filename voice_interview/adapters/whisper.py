@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 from voice_interview.adapters.models import DEFAULT_ASR_MODEL, AsrModel, resolve_asr_model
 from voice_interview.core.audio import ASR_SAMPLE_RATE, Audio
 from voice_interview.core.hallucination import split_hallucinations
-from voice_interview.core.prompting import build_prompt
+from voice_interview.core.prompting import HESITATION_PROMPT, RecognizerPrompt, build_prompt
+from voice_interview.core.text import normalize_text
 from voice_interview.core.transcript import Segment, Transcript, Word
 from voice_interview.errors import ModelError, TranscriptionError
 
@@ -52,6 +53,11 @@ class TranscribeOptions:
         domain_prompt: hint the question and its vocabulary to the recogniser.
         keep_hesitations: prompt so that "um"/"uh" stay in the transcript.
         word_timestamps: per-word start/end/probability (needed for evidence times and pauses).
+        condition_on_previous_text: feed each 30 s window the text of the previous one
+            (faster-whisper's default is True). Off here: together with the per-window
+            ``hotwords`` it made a 2-minute answer 3x slower to transcribe (measured with
+            tiny.en: 15.3 s instead of 5.3 s) for the same words; it also invites repetition
+            loops. Answers are transcribed stretch by stretch in practice anyway.
         drop_hallucinations: drop segments the recogniser invented in silence (see
             ``core/hallucination.py``); they are kept in ``Transcript.discarded``. Needs
             word timestamps.
@@ -67,6 +73,7 @@ class TranscribeOptions:
     keep_hesitations: bool = True
     word_timestamps: bool = True
     drop_hallucinations: bool = True
+    condition_on_previous_text: bool = False
 
     @property
     def effective_threads(self) -> int:
@@ -87,6 +94,20 @@ def _load_whisper(path: str, compute_type: str, cpu_threads: int) -> Any:
             f"{path}: cannot load the Whisper model ({exc}); "
             "delete the folder's cache or reinstall the model package"
         ) from exc
+
+
+_HINT_MIN_PROBABILITY = 0.5
+
+
+def _hint_words(hotwords: str) -> frozenset[str]:
+    """The hinted words, normalised ("hikaricp", "pgbouncer", "asynchronous", ...)."""
+    return frozenset(w for term in hotwords.split(",") for w in normalize_text(term).split())
+
+
+def _fused_with_hint(word: str, hints: frozenset[str]) -> bool:
+    """A word that starts like a distinctive hinted word but is not one: "HikariPages"."""
+    key = normalize_text(word).replace(" ", "")
+    return key not in hints and any(len(h) >= 6 and key.startswith(h[:6]) for h in hints)
 
 
 class WhisperTranscriber:
@@ -110,38 +131,25 @@ class WhisperTranscriber:
                 str(resolved.path), self.options.compute_type, self.options.effective_threads
             )
 
-    def transcribe(self, audio: Audio, question: Question | None = None) -> Transcript:
-        """Transcribe a whole answer. Blocking; returns when every segment is decoded."""
+    def _decode(
+        self, model: Any, samples: Any, initial_prompt: str | None, hotwords: str | None
+    ) -> tuple[tuple[Segment, ...], str | None]:
         opts = self.options
-        model = self.load()
-        prompt = build_prompt(
-            question.text if question else None,
-            question.recognizer_vocabulary if question else (),
-            keep_hesitations=opts.keep_hesitations,
-            domain_prompt=opts.domain_prompt,
-        )
-        language = opts.language
-        if language not in (None, "en") and not model.model.is_multilingual:
-            raise TranscriptionError(
-                f"model {opts.model!r} is English-only; use language 'en' or a "
-                "multilingual model such as 'base'"
-            )
-        samples = audio.resampled(ASR_SAMPLE_RATE).samples
         try:
             segments_iter, info = model.transcribe(
                 samples,
-                language=language,
+                language=opts.language,
                 beam_size=opts.beam_size,
-                initial_prompt=prompt.initial_prompt,
-                hotwords=prompt.hotwords,
+                initial_prompt=initial_prompt,
+                hotwords=hotwords,
                 word_timestamps=opts.word_timestamps,
                 vad_filter=opts.vad_filter,
+                condition_on_previous_text=opts.condition_on_previous_text,
             )
             raw_segments = list(segments_iter)
         except (RuntimeError, ValueError) as exc:
             raise TranscriptionError(f"speech recognition failed: {exc}") from exc
-
-        decoded = tuple(
+        segments = tuple(
             Segment(
                 text=s.text.strip(),
                 start_s=float(s.start),
@@ -161,6 +169,74 @@ class WhisperTranscriber:
             )
             for s in raw_segments
         )
+        return segments, info.language
+
+    def _confirm_hints(
+        self, model: Any, samples: Any, segments: tuple[Segment, ...], prompt: RecognizerPrompt
+    ) -> tuple[Segment, ...]:
+        """Hints may spell what was said, never add what was not.
+
+        A word fused from a hinted term and something else, that the model itself doubts
+        (probability below 0.5), came from the hint rather than the audio (measured: base
+        heard "product pages" as "HikariPages" with HikariCP in the hints, probability
+        0.18). Such a segment is decoded again without the domain hints and that reading is
+        kept. Exact hinted words are left alone: spelling them is what the hints are for.
+        """
+        hints = _hint_words(prompt.hotwords or "")
+        out: list[Segment] = []
+        for seg in segments:
+            doubtful = any(
+                w.probability < _HINT_MIN_PROBABILITY and _fused_with_hint(w.text, hints)
+                for w in seg.words
+            )
+            if not doubtful:
+                out.append(seg)
+                continue
+            start = max(0, int(seg.start_s * ASR_SAMPLE_RATE) - ASR_SAMPLE_RATE // 4)
+            end = int(seg.end_s * ASR_SAMPLE_RATE) + ASR_SAMPLE_RATE // 4
+            lead_in = HESITATION_PROMPT if self.options.keep_hesitations else None
+            plain, _ = self._decode(model, samples[start:end], lead_in, None)
+            offset = start / ASR_SAMPLE_RATE
+            logger.debug("hint not confirmed by the audio in %r; re-decoded", seg.text)
+            out.extend(
+                p.model_copy(
+                    update={
+                        "start_s": p.start_s + offset,
+                        "end_s": p.end_s + offset,
+                        "words": tuple(
+                            w.model_copy(
+                                update={"start_s": w.start_s + offset, "end_s": w.end_s + offset}
+                            )
+                            for w in p.words
+                        ),
+                    }
+                )
+                for p in plain
+            )
+        return tuple(out)
+
+    def transcribe(self, audio: Audio, question: Question | None = None) -> Transcript:
+        """Transcribe a whole answer. Blocking; returns when every segment is decoded."""
+        opts = self.options
+        model = self.load()
+        prompt = build_prompt(
+            question.text if question else None,
+            question.recognizer_vocabulary if question else (),
+            keep_hesitations=opts.keep_hesitations,
+            domain_prompt=opts.domain_prompt,
+        )
+        language = opts.language
+        if language not in (None, "en") and not model.model.is_multilingual:
+            raise TranscriptionError(
+                f"model {opts.model!r} is English-only; use language 'en' or a "
+                "multilingual model such as 'base'"
+            )
+        samples = audio.resampled(ASR_SAMPLE_RATE).samples
+        decoded, info_language = self._decode(
+            model, samples, prompt.initial_prompt, prompt.hotwords
+        )
+        if prompt.hotwords:
+            decoded = self._confirm_hints(model, samples, decoded, prompt)
         segments, discarded = (
             split_hallucinations(decoded) if opts.drop_hallucinations else (decoded, ())
         )
@@ -173,7 +249,7 @@ class WhisperTranscriber:
             text=text,
             segments=segments,
             duration_s=audio.duration_s,
-            language=info.language,
+            language=info_language,
             model=self.resolved_model.name,
             options=effective,
             discarded=discarded,

@@ -6,7 +6,8 @@ have a recognisable shape: word timestamps squeezed to (almost) zero length, fir
 near-zero probability, and a low average log-probability. We score each word the way OpenAI
 Whisper's ``hallucination_silence_threshold`` logic does (low probability, implausibly short or
 long duration) and drop a segment only when its words look anomalous *and* the decoder itself
-was unsure of it (``avg_logprob`` below a threshold), so a quickly spoken real phrase survives.
+was unsure of it (``avg_logprob`` below a threshold, or a high ``no_speech_prob``), so a quickly
+spoken real phrase survives.
 """
 
 from __future__ import annotations
@@ -35,10 +36,19 @@ def word_anomaly(word: Word) -> float:
     return score
 
 
+MIN_NO_SPEECH_PROB = 0.5
+"""...or when Whisper itself thought the window held no speech. Real speech in our tests had
+no_speech_prob around 0.001; an invented "PlayStation." after a question, 0.61-0.63 (with an
+avg_logprob of -0.74 to -0.80, just above the other threshold)."""
+
+
 def is_hallucinated(segment: Segment) -> bool:
     if not segment.words or segment.avg_logprob is None:
         return False
-    if segment.avg_logprob >= MAX_AVG_LOGPROB:
+    unsure = segment.avg_logprob < MAX_AVG_LOGPROB or (
+        segment.no_speech_prob is not None and segment.no_speech_prob >= MIN_NO_SPEECH_PROB
+    )
+    if not unsure:
         return False
     words = segment.words[:8]
     score = sum(word_anomaly(w) for w in words)
