@@ -56,7 +56,7 @@ class ScriptedKeys:
 
 @pytest.fixture(scope="module")
 def candidate() -> PiperSynthesizer:
-    return PiperSynthesizer(SpeechOptions(length_scale=1.1))
+    return PiperSynthesizer(SpeechOptions(length_scale=1.1, noise_scale=0.0, noise_w_scale=0.0))
 
 
 def make_interview(

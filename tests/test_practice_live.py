@@ -51,7 +51,9 @@ def virtual_audio() -> Iterator[VirtualAudio]:
 
 @pytest.fixture(scope="module")
 def answer_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    speech = PiperSynthesizer(SpeechOptions(length_scale=1.1)).synthesize(ANSWER)
+    speech = PiperSynthesizer(
+        SpeechOptions(length_scale=1.1, noise_scale=0.0, noise_w_scale=0.0)
+    ).synthesize(ANSWER)
     padded = concatenate([speech, Audio.silence(0.5, speech.sample_rate)])
     return write_wav(padded, tmp_path_factory.mktemp("answer") / "answer.wav")
 
