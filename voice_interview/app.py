@@ -89,10 +89,6 @@ def run_practice(
 ) -> Path:
     """A live mock interview at the microphone. Returns the session folder."""
     from voice_interview.adapters.devices import Microphone, Speaker
-    from voice_interview.adapters.piper import PiperSynthesizer
-    from voice_interview.adapters.vad import SileroSpeechDetector
-    from voice_interview.pipeline import build_pipeline
-    from voice_interview.practice import Interview
     from voice_interview.terminal import KeyReader
 
     session, plan, start = _session_and_plan(bank, options, sessions_dir, resume)
@@ -103,21 +99,38 @@ def run_practice(
         return Microphone(device_in)
 
     with KeyReader() as keys:
-        interview = Interview(
-            bank=bank,
-            options=options,
-            pipeline=build_pipeline(options.model, bank),
-            voice=PiperSynthesizer(),
-            speaker=speaker,
-            microphone=microphone,
-            detector=SileroSpeechDetector,
-            display=_display(plain, options.captions),
-            keys=keys,
-            session=session,
-        )
-        interview.run(plan, start)
+        _interview(bank, options, session, speaker, microphone, plain, keys).run(plan, start)
     print(f"Session saved in {session.folder}")
     return Path(session.folder)
+
+
+def _interview(
+    bank: Bank,
+    options: Any,
+    session: Any,
+    speaker: Any,
+    microphone: Any,
+    plain: bool,
+    keys: Any,
+) -> Any:
+    """The interview loop with the real engines; only the devices differ between callers."""
+    from voice_interview.adapters.piper import PiperSynthesizer
+    from voice_interview.adapters.vad import SileroSpeechDetector
+    from voice_interview.pipeline import build_pipeline
+    from voice_interview.practice import Interview
+
+    return Interview(
+        bank=bank,
+        options=options,
+        pipeline=build_pipeline(options.model, bank),
+        voice=PiperSynthesizer(),
+        speaker=speaker,
+        microphone=microphone,
+        detector=SileroSpeechDetector,
+        display=_display(plain, options.captions),
+        keys=keys,
+        session=session,
+    )
 
 
 def _device(name: str | None) -> int | str | None:
@@ -137,9 +150,6 @@ def run_demo(
     """The whole mock interview with a simulated candidate (no microphone). Same loop."""
     from voice_interview.adapters.devices import FileMicrophone, Speaker
     from voice_interview.adapters.piper import PiperSynthesizer, SpeechOptions
-    from voice_interview.adapters.vad import SileroSpeechDetector
-    from voice_interview.pipeline import build_pipeline
-    from voice_interview.practice import Interview
 
     answers = load_sample_answers()
     session, plan, start = _session_and_plan(bank, options, sessions_dir, None)
@@ -160,17 +170,7 @@ def run_demo(
             yield mic
 
     speaker: Any = Speaker() if play else SilentSpeaker()
-    interview = Interview(
-        bank=bank,
-        options=options,
-        pipeline=build_pipeline(options.model, bank),
-        voice=PiperSynthesizer(),
-        speaker=speaker,
-        microphone=microphone,
-        detector=SileroSpeechDetector,
-        display=_display(plain, options.captions),
-        session=session,
-    )
+    interview = _interview(bank, options, session, speaker, microphone, plain, None)
     interview.run(plan, start)
     if interview.latencies:
         ordered = sorted(interview.latencies)
