@@ -198,21 +198,7 @@ class WhisperTranscriber:
             plain, _ = self._decode(model, samples[start:end], lead_in, None)
             offset = start / ASR_SAMPLE_RATE
             logger.debug("hint not confirmed by the audio in %r; re-decoded", seg.text)
-            out.extend(
-                p.model_copy(
-                    update={
-                        "start_s": p.start_s + offset,
-                        "end_s": p.end_s + offset,
-                        "words": tuple(
-                            w.model_copy(
-                                update={"start_s": w.start_s + offset, "end_s": w.end_s + offset}
-                            )
-                            for w in p.words
-                        ),
-                    }
-                )
-                for p in plain
-            )
+            out.extend(p.shifted(offset) for p in plain)
         return tuple(out)
 
     def transcribe(self, audio: Audio, question: Question | None = None) -> Transcript:

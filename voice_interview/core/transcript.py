@@ -38,6 +38,21 @@ class Segment(BaseModel):
     avg_logprob: float | None = None
     no_speech_prob: float | None = None
 
+    def shifted(self, offset_s: float) -> Segment:
+        """This segment with its own and its words' times moved by ``offset_s`` seconds."""
+        return self.model_copy(
+            update={
+                "start_s": self.start_s + offset_s,
+                "end_s": self.end_s + offset_s,
+                "words": tuple(
+                    w.model_copy(
+                        update={"start_s": w.start_s + offset_s, "end_s": w.end_s + offset_s}
+                    )
+                    for w in self.words
+                ),
+            }
+        )
+
 
 class Transcript(BaseModel):
     """A finished transcript: text, segments, words, and how it was produced."""
@@ -106,21 +121,9 @@ def merge_transcripts(parts: list[tuple[float, Transcript]], duration_s: float) 
     segments: list[Segment] = []
     discarded: list[Segment] = []
 
-    def shifted(s: Segment, offset: float) -> Segment:
-        return s.model_copy(
-            update={
-                "start_s": s.start_s + offset,
-                "end_s": s.end_s + offset,
-                "words": tuple(
-                    w.model_copy(update={"start_s": w.start_s + offset, "end_s": w.end_s + offset})
-                    for w in s.words
-                ),
-            }
-        )
-
     for offset, part in sorted(parts, key=lambda p: p[0]):
-        segments += [shifted(s, offset) for s in part.segments]
-        discarded += [shifted(s, offset) for s in part.discarded]
+        segments += [s.shifted(offset) for s in part.segments]
+        discarded += [s.shifted(offset) for s in part.discarded]
     first = parts[0][1]
     return Transcript(
         text=" ".join(s.text for s in segments if s.text).strip(),
