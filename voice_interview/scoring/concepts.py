@@ -17,6 +17,7 @@ earns ``partial`` at most, so a buzzword list cannot score like an explanation.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -114,9 +115,27 @@ class ConceptAssessment:
 _stemmer = snowballstemmer.stemmer("english")
 
 
+_stemmer_lock = threading.Lock()  # a Snowball stemmer keeps state while it stems a word
+
+
+@lru_cache(maxsize=65536)
+def _stem(word: str) -> str:
+    # Snowball is pure Python; spoken answers reuse a small vocabulary, so stems are cached.
+    with _stemmer_lock:
+        return str(_stemmer.stemWord(word))
+
+
 def stem_tokens(text: str) -> list[str]:
     """Normalised, Snowball-stemmed words ("reuses connections" -> ["reus", "connect"])."""
-    return list(_stemmer.stemWords(normalize_text(text).split()))
+    return [_stem(w) for w in normalize_text(text).split()]
+
+
+@lru_cache(maxsize=1024)
+def _joined_ngrams(tokens: tuple[str, ...]) -> tuple[str, ...]:
+    """Runs of 1-3 words written together, to find "pg bouncer" as "pgbouncer"."""
+    return tuple(
+        "".join(tokens[i : i + n]) for n in (1, 2, 3) for i in range(len(tokens) - n + 1)
+    )
 
 
 @lru_cache(maxsize=8192)
@@ -167,11 +186,10 @@ def alias_in(alias: Sequence[str], tokens: list[str], min_ratio: float) -> bool:
     joined = "".join(alias)
     if len(joined) <= 4:
         return False
-    for n in (1, 2, 3):
-        for i in range(len(tokens) - n + 1):
-            if fuzz.ratio(joined, "".join(tokens[i : i + n])) >= min_ratio:
-                return True
-    return False
+    found = process.extractOne(
+        joined, _joined_ngrams(tuple(tokens)), scorer=fuzz.ratio, score_cutoff=min_ratio
+    )
+    return found is not None
 
 
 # Words that negate what follows them, and words that mark a sentence as refuting a claim
