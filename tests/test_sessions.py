@@ -317,7 +317,7 @@ def test_session_json_round_trip(session: Session, store: SessionStore) -> None:
     session.mark(1, "failed", error="no answer heard")
 
     record = session.record
-    assert record.schema_version == 1 and record.status == "in-progress"
+    assert record.schema_version == 2 and record.status == "in-progress"
     assert record.options == {"model": "tiny.en", "end_silence_s": 2.0, "follow_up": True}
     assert record.created_at.tzinfo is not None
     assert SessionRecord.model_validate_json(record.model_dump_json()) == record
@@ -337,12 +337,12 @@ def test_session_json_round_trip(session: Session, store: SessionStore) -> None:
 
 def test_unknown_schema_version_names_the_file(session: Session, store: SessionStore) -> None:
     raw = json.loads(session.session_file.read_text())
-    raw["schema_version"] = 2
+    raw["schema_version"] = 3
     session.session_file.write_text(json.dumps(raw))
     with pytest.raises(SessionError) as info:
         store.open(session.folder)
     message = str(info.value)
-    assert str(session.session_file) in message and "schema_version 2" in message
+    assert str(session.session_file) in message and "schema_version 3" in message
     assert "\n" not in message
 
 
