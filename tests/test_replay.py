@@ -554,7 +554,8 @@ def test_replay_and_rescore_a_partial_session(partial: Path, tmp_path: Path) -> 
     assert evaluation.transcript.duration_s == pytest.approx(recorded_s, abs=0.01)
     assert session.record.questions[0].status == "answering"  # still shows it was cut off
     assert session.record.questions[1].versions == []  # never asked: nothing to re-score
-    assert "question 2" in out.stdout.lower() or "Question 2/2" in out.stdout
+    assert "Question 2/2 (dive-deep) [pending]" in out.stdout
+    assert "not asked (the session ended before it)" in out.stdout
     with pytest.raises(SessionError, match="no saved transcript"):
         session.load_transcript(0, version=1)
 

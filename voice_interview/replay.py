@@ -188,7 +188,8 @@ def replay_session(
                 record = q.follow_up if turn.follow_up else q
                 assert record is not None
                 if record.answer_audio is None and record.transcript is None:
-                    view.note("  nothing was recorded for this answer: nothing to re-score")
+                    if record.status != "pending":
+                        view.note("  nothing was recorded for this answer: nothing to re-score")
                     continue
                 try:
                     result = rescore_turn(session, turn.index, turn.follow_up, get_pipeline, bank)
@@ -231,6 +232,9 @@ def _show_turn(
         "Follow-up" if turn.follow_up else f"Question {turn.index + 1}/{total} ({q.question_id})"
     )
     view.heading(f"{label} [{record.status}]: {text}")
+    if record.status == "pending" and record.answer_audio is None and record.question_audio is None:
+        view.note("  not asked (the session ended before it)")
+        return
 
     if options.audio:
         assert player is not None
