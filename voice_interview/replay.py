@@ -198,7 +198,11 @@ def replay_session(
                     continue
                 report.rescored.append(result)
                 if not result.retranscribed:
-                    view.note("  (no answer audio: the saved transcript was re-evaluated only)")
+                    where = session.resolve(record.answer_audio) if record.answer_audio else None
+                    view.note(
+                        f"  (no answer audio{f' at {where}' if where else ''}: the saved "
+                        "transcript was re-evaluated only)"
+                    )
                 view.comparison(
                     result.old,
                     result.new,
@@ -254,9 +258,13 @@ def _show_turn(
         else None
     )
     if transcript is None and record.answer_audio is not None:
+        why = (
+            "the answer was interrupted"
+            if record.status == "answering"
+            else record.status + (f": {record.error}" if record.error else "")
+        )
         view.note(
-            "  not transcribed (the answer was interrupted); "
-            "run replay with --rescore to transcribe and score it"
+            f"  not transcribed ({why}); run replay with --rescore to transcribe and score it"
         )
     if answer is not None:
         assert player is not None
