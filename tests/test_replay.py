@@ -23,11 +23,11 @@ from typing import Any
 
 import numpy as np
 import pytest
-from pulse import PulseError, VirtualAudio
+from pulse import VirtualAudio
 from scipy.signal import correlate
 
 from voice_interview.adapters.audio_files import load_audio
-from voice_interview.adapters.devices import FileMicrophone, Speaker, list_devices
+from voice_interview.adapters.devices import FileMicrophone, Speaker
 from voice_interview.adapters.piper import PiperSynthesizer, SpeechOptions
 from voice_interview.adapters.sessions import SessionError, SessionStore
 from voice_interview.adapters.vad import SileroSpeechDetector
@@ -206,22 +206,6 @@ def test_replay_no_audio_prints_questions_transcripts_and_scores(
 
 
 # --- with sound, through the virtual speaker -----------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def virtual_audio() -> Iterator[VirtualAudio]:
-    server = VirtualAudio()
-    try:
-        try:
-            server.start()
-        except PulseError as exc:
-            pytest.fail(f"cannot start the virtual sound devices: {exc}", pytrace=False)
-        with server.activate():
-            if not any(d["default_output"] for d in list_devices()):
-                pytest.fail(f"PortAudio does not see the PulseAudio server: {list_devices()}")
-            yield server
-    finally:
-        server.stop()
 
 
 class RecordingView(PlainReplayView):
@@ -558,6 +542,34 @@ def test_replay_and_rescore_a_partial_session(partial: Path, tmp_path: Path) -> 
     assert "not asked (the session ended before it)" in out.stdout
     with pytest.raises(SessionError, match="no saved transcript"):
         session.load_transcript(0, version=1)
+
+
+def test_replay_command_plays_a_partial_session_on_the_speaker(
+    virtual_audio: VirtualAudio, partial: Path, tmp_path: Path
+) -> None:
+    heard_wav = tmp_path / "heard.wav"
+    recorder = virtual_audio.record_speaker(heard_wav)
+    try:
+        deadline = time.monotonic() + 5
+        while not heard_wav.exists() or heard_wav.stat().st_size < 44 + 3200:
+            assert time.monotonic() < deadline, "parecord wrote nothing"
+            time.sleep(0.02)
+        out = cli("replay", str(partial), env=virtual_audio.client_env())
+        time.sleep(0.5)
+    finally:
+        recorder.terminate()
+        recorder.wait(timeout=5)
+    assert out.returncode == 0, out.stderr
+    assert "not transcribed (the answer was interrupted)" in out.stdout
+    assert "not asked (the session ended before it)" in out.stdout
+    heard = load_audio(heard_wav, sample_rate=RATE, reject_silent=False).samples
+    offsets = []
+    for name in ("question.wav", "answer.wav"):
+        clip = load_audio(partial / "q01-ownership" / name, sample_rate=RATE).samples
+        lags, similarities = find_in_pieces(clip, heard)
+        assert np.mean(np.array(similarities) > 0.9) >= 0.8, (name, similarities)
+        offsets.append(lags[0])
+    assert offsets[0] < offsets[1]  # the question, then what was saved of the answer
 
 
 # --- version-1 session.json ----------------------------------------------------------------------
