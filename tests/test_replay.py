@@ -383,7 +383,7 @@ def test_rescore_stores_a_new_version_and_keeps_the_original(
     new = Evaluation.model_validate_json(after["q01-ownership/evaluation.v2.json"])
     old = Evaluation.model_validate_json(before["q01-ownership/evaluation.json"])
     assert session.load_evaluation(0) == new  # the latest by default (the HTML report's call)
-    assert entry["evaluator"] == f"{new.evaluator.name} {new.evaluator.version}" == "local 1.0"
+    assert entry["evaluator"] == f"{new.evaluator.name} {new.evaluator.version}"
     assert session.load_evaluation(0, version=1) == old
     assert session.load_transcript(0) == new.transcript
     assert session.latest_version(0) == 2 and session.latest_version(0, follow_up=True) == 2
