@@ -133,9 +133,7 @@ def stem_tokens(text: str) -> list[str]:
 @lru_cache(maxsize=1024)
 def _joined_ngrams(tokens: tuple[str, ...]) -> tuple[str, ...]:
     """Runs of 1-3 words written together, to find "pg bouncer" as "pgbouncer"."""
-    return tuple(
-        "".join(tokens[i : i + n]) for n in (1, 2, 3) for i in range(len(tokens) - n + 1)
-    )
+    return tuple("".join(tokens[i : i + n]) for n in (1, 2, 3) for i in range(len(tokens) - n + 1))
 
 
 @lru_cache(maxsize=8192)
