@@ -82,6 +82,17 @@ reduces avoids helps makes gives
 _EXPLAINING = frozenset(_EXPLAINING_WORDS.split())
 
 
+_FRAGMENT = 4  # words: sentences this short, one after another, are a list of terms
+
+
+def is_listing(sentence: str) -> bool:
+    """True for a comma-separated run of terms that explains nothing ("Redis, TTL, LRU, ...")."""
+    words = normalize_text(sentence).split()
+    return sentence.count(",") >= max(2, len(words) / 4) or (
+        len(words) >= 3 and sum(w in _EXPLAINING for w in words) < 2 and sentence.count(",") >= 2
+    )
+
+
 def is_explanatory(sentence: str) -> bool:
     """True for a sentence that says something: >= 7 words, >= 2 connecting words, and not a
     comma-separated run of terms (fewer than one comma per four words)."""
@@ -141,6 +152,8 @@ def _phrase_stems(phrase: str) -> tuple[str, ...]:
     """Stems of a bank phrase (alias, signal), computed once per phrase."""
     return tuple(stem_tokens(phrase))
 
+
+_SHORT = 7  # words: a sentence shorter than this is read with its neighbours
 
 _CLAUSE_BREAK = re.compile(r"[,;:]|\s(?:and|but|so|because|which|while|whereas)\s", re.I)
 
@@ -285,14 +298,37 @@ def assess_concepts(
         return ConceptAssessment(empty, 0, (), 0.0, ())
     sent_vecs = embedder.embed([s.text for s in sentences])
     # Long spoken sentences carry several ideas; a concept is matched against each clause too,
-    # so one idea is not diluted by the rest of its sentence.
-    clauses = [(i, c) for i, s in enumerate(sentences) for c in split_clauses(s.text)]
+    # so one idea is not diluted by the rest of its sentence. The recogniser, on the other hand,
+    # often cuts one thought into short sentences ("They check your ID. That's
+    # authentication."), so each short sentence is also matched together with its neighbours.
+    units = [(i, c) for i, s in enumerate(sentences) for c in split_clauses(s.text)]
+    for i in range(len(sentences) - 1):
+        if min(len(sentences[i].text.split()), len(sentences[i + 1].text.split())) < _SHORT:
+            pair = f"{sentences[i].text} {sentences[i + 1].text}"
+            units += [(i, pair), (i + 1, pair)]
     unit_vecs = (
-        np.vstack([sent_vecs, embedder.embed([c for _, c in clauses])]) if clauses else sent_vecs
+        np.vstack([sent_vecs, embedder.embed([c for _, c in units])]) if units else sent_vecs
     )
-    unit_owner = np.array([*range(len(sentences)), *(i for i, _ in clauses)])
+    unit_owner = np.array([*range(len(sentences)), *(i for i, _ in units)])
     sent_tokens = [stem_tokens(s.text) for s in sentences]
-    explanatory = [is_explanatory(s.text) for s in sentences]
+    explanatory = [
+        is_explanatory(s.text)
+        or (
+            len(s.text.split()) < _SHORT
+            and any(
+                is_explanatory(f"{sentences[j].text} {sentences[k].text}")
+                for j, k in ((i - 1, i), (i, i + 1))
+                if j >= 0 and k < len(sentences)
+            )
+        )
+        for i, s in enumerate(sentences)
+    ]
+    listing = [is_listing(s.text) for s in sentences]
+    for i in range(len(sentences)):  # a run of fragments ("Event loop. Callbacks. Promises.")
+        words = len(sentences[i].text.split())
+        near = [len(sentences[j].text.split()) for j in (i - 1, i + 1) if 0 <= j < len(sentences)]
+        if words <= _FRAGMENT and any(n <= _FRAGMENT for n in near):
+            listing[i] = True
     results: list[ConceptResult] = []
     misconceptions = list(find_misconceptions(concepts, sentences, sent_tokens, opts))
     named_only_in_lists = 0
@@ -333,7 +369,7 @@ def assess_concepts(
             status, match, evidence_i = "missing", None, None
         if alias_sentences:
             named += 1
-            if not explained_hits:
+            if not explained_hits and any(listing[i] for i in alias_sentences):
                 named_only_in_lists += 1
                 list_terms.extend(alias_sentences.values())
         credit = {"covered": 1.0, "partial": 0.5, "missing": 0.0}[status]
