@@ -25,6 +25,7 @@ import argparse
 import itertools
 import json
 import logging
+import os
 import platform
 import statistics
 import sys
@@ -44,6 +45,16 @@ SETS = {
     "final": DATA / "evaluator_final.jsonl",
 }
 PARTS = ("situation", "task", "action", "result")
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
 
 
 def load_devset(path: Path = DEVSET) -> list[dict[str, Any]]:
@@ -187,9 +198,12 @@ def main() -> int:
     lines = [
         f"# Evaluator quality {datetime.now(UTC):%Y-%m-%d}",
         "",
-        f"Python {platform.python_version()}, {platform.machine()}. All sets were written blind "
+        f"Python {platform.python_version()}, {platform.machine()}, {_cpu_model()}, "
+        f"{os.cpu_count()} CPUs (scoring is single-threaded; the recogniser uses all). "
+        "All sets were written blind "
         "to the scorer; dev, dev2 and dev3 were then used for tuning (optimistic figures), "
-        "final was never used for tuning (the honest figure).",
+        "final was never used for tuning (the honest figure). First blind measurements of "
+        "each set: tests/data/DEVSET.md.",
     ]
     report: dict[str, Any] = {}
     for name, path in SETS.items():
