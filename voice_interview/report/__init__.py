@@ -148,13 +148,15 @@ def build_report(
         return report
     session = SessionStore(sessions_dir).open(source)
     record = session.record
-    answered = sum(1 for q in record.questions if q.status in ("answered", "answering"))
+    answered = sum(1 for q in record.questions if q.status == "answered")
+    interrupted = sum(1 for q in record.questions if q.status == "answering")
     report = Report(
         kind="session",
         title=f"Mock interview {record.created_at:%Y-%m-%d %H:%M} UTC",
         subtitle=(
-            f"{answered} of {len(record.questions)} question(s) answered · session {record.id}"
-            f" · {record.status}"
+            f"{answered} of {len(record.questions)} question(s) answered"
+            + (f", {interrupted} interrupted" if interrupted else "")
+            + f" · session {record.id} · {record.status}"
         ),
         source=str(session.folder),
         generated_at=now,
@@ -228,7 +230,7 @@ def render_html(report: Report) -> str:
 def _clock(seconds: float | None) -> str:
     if seconds is None:
         return ""
-    s = round(seconds)
+    s = int(seconds)  # whole seconds, as audio players show them
     return f"{s // 60}:{s % 60:02d}"
 
 

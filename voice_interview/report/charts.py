@@ -266,6 +266,8 @@ class HistoryLine:
     name: str
     colour: str
     points: tuple[tuple[float, float, float, str], ...]  # (x, y, score, tooltip)
+    legend_x: float = 0.0
+    dashed: bool = False
 
     @property
     def path(self) -> str:
@@ -276,7 +278,7 @@ class HistoryLine:
 class HistoryChart:
     box: ChartBox
     lines: tuple[HistoryLine, ...]
-    x_ticks: tuple[Tick, ...]
+    x_ticks: tuple[tuple[Tick, str], ...]  # (tick, SVG text-anchor)
     y_ticks: tuple[Tick, ...]
     bands: tuple[Tick, ...]  # horizontal guides at the band thresholds
 
@@ -287,13 +289,15 @@ PALETTE = ("#2563eb", "#d97706", "#059669", "#db2777", "#7c3aed", "#0891b2")
 def history_chart(
     session_labels: Sequence[str],
     series: Sequence[tuple[str, Sequence[float | None]]],
+    dashed: Sequence[str] = (),
     thresholds: Sequence[tuple[float, str]] = ((55.0, "solid"), (75.0, "strong")),
     box: ChartBox | None = None,
 ) -> HistoryChart:
     """Scores (0-100) per session for each named series, sessions evenly spaced in order.
 
     ``series`` holds one value per session label (None where that session has no score for
-    the series); a line joins the scores it has.
+    the series); a line joins the scores it has. Series named in ``dashed`` are drawn dashed
+    (a summary line over the others).
     """
     b = box or ChartBox(height=220.0, bottom=48.0)
     n = len(session_labels)
@@ -307,6 +311,7 @@ def history_chart(
         return b.y1 - (b.y1 - b.y0) * score / 100.0
 
     lines = []
+    legend_x = b.x0
     for k, (name, values) in enumerate(series):
         if len(values) != n:
             raise ValueError(f"series {name!r} has {len(values)} values for {n} sessions")
@@ -315,9 +320,17 @@ def history_chart(
             for i, v in enumerate(values)
             if v is not None
         )
-        lines.append(HistoryLine(name, PALETTE[k % len(PALETTE)], points))
+        colour = "#374151" if name in dashed else PALETTE[k % len(PALETTE)]
+        lines.append(HistoryLine(name, colour, points, legend_x, name in dashed))
+        legend_x += 34 + 6.5 * len(name)  # about the width of 11px text
     every = max(1, math.ceil(n / 8))  # at most about 8 labels under the axis
-    x_ticks = tuple(Tick(x(i), session_labels[i]) for i in range(0, n, every))
+
+    def anchor(i: int) -> str:
+        if n > 1 and i == 0:
+            return "start"
+        return "end" if n > 1 and i == n - 1 else "middle"
+
+    x_ticks = tuple((Tick(x(i), session_labels[i]), anchor(i)) for i in range(0, n, every))
     y_ticks = tuple(Tick(y(v), f"{v}") for v in range(0, 101, 25))
     bands = tuple(Tick(y(v), label) for v, label in thresholds)
     return HistoryChart(b, tuple(lines), x_ticks, y_ticks, bands)

@@ -123,11 +123,13 @@ class History:
 
         labels = [_label(s.created_at) for s in self.sessions]
         series: list[tuple[str, Sequence[float | None]]] = [
-            (r, [s.round_means.get(r) for s in self.sessions]) for r in self.rounds
+            (r.replace("-", " "), [s.round_means.get(r) for s in self.sessions])
+            for r in self.rounds
         ]
         if len(self.rounds) > 1:
             series.append(("all questions", [s.mean for s in self.sessions]))
-        return history_chart(labels, series)
+        thresholds = ((float(SOLID_MIN), "solid"), (float(STRONG_MIN), "strong"))
+        return history_chart(labels, series, dashed=("all questions",), thresholds=thresholds)
 
 
 def _label(when: datetime) -> str:
@@ -241,7 +243,7 @@ def print_history(console: Console, history: History, sessions_dir: str) -> None
         )
     console.print(table)
     table = Table(title="Score per question over time (oldest to newest)")
-    for col in ("question", "round", "times", "first", "best", "last", "change", "trend"):
+    for col in ("question", "times", "first", "best", "last", "change", "trend"):
         numeric = col in ("times", "first", "best", "last", "change")
         table.add_column(
             col,
@@ -253,7 +255,6 @@ def print_history(console: Console, history: History, sessions_dir: str) -> None
         hue = "green" if t.change > 0 else "red" if t.change < 0 else "dim"
         table.add_row(
             escape(t.question_id),
-            escape(t.round_id.replace("-", " ")),
             str(len(t.scores)),
             str(t.first),
             str(t.best),

@@ -78,7 +78,8 @@ class WordView:
         if self.star:
             parts.append(STAR_NAMES[self.star])
         if self.concept_labels:
-            parts.append(f"{self.concept}: " + "; ".join(self.concept_labels))
+            how = "explained" if self.concept == "covered" else "only named"
+            parts.append(f"{how}: " + "; ".join(self.concept_labels))
         if self.filler:
             parts.append("filler")
         return " · ".join(parts)
@@ -300,12 +301,6 @@ class AnswerView:
             return []
         return [c for c in self.evaluation.concepts if c.status == "missing"]
 
-    @property
-    def partial(self) -> list[ConceptResult]:
-        if self.evaluation is None or self.evaluation.concepts is None:
-            return []
-        return [c for c in self.evaluation.concepts if c.status == "partial"]
-
     def seek(self, quote: str | None) -> tuple[str, float] | None:
         """(audio element id, time in it) where an evidence quote starts, if known."""
         t = self.evidence_s.get(quote) if quote else None
@@ -406,7 +401,7 @@ def _session_answer(session: Session, index: int, bank: Bank | None) -> AnswerVi
     view.evaluation = final
     if follow_eval is not None and main_eval is not None:
         view.first_overall = main_eval.overall
-    if q.status in ("answered", "answering") and final is None:
+    if q.status == "answered" and final is None:
         notes.append(
             "This answer has no evaluation"
             + (" (the recording had no speech or could not be transcribed)." if q.error else ".")
