@@ -608,6 +608,37 @@ def test_rendered_html_escapes_every_text(built: Built) -> None:
     assert html.count("<script>") == 1  # the page's own script only
 
 
+def test_a_damaged_evaluation_is_stated_and_the_rest_still_renders(
+    built: Built, tmp_path: Path
+) -> None:
+    import shutil
+
+    copy = tmp_path / built.session.folder.name
+    shutil.copytree(built.session.folder, copy)
+    (copy / "q02-connection-pooling" / "evaluation.json").write_text("{broken")
+    report = build_report(copy, built.bank)
+    q1, q2, q3 = report.answers
+    assert q1.evaluation is not None and q1.evaluation.overall == built.final.overall
+    assert q2.evaluation is None
+    assert any("cannot be read" in n and "evaluation.json" in n for n in q2.notes)
+    assert q2.turns[0].words and q2.turns[0].answer_audio is not None  # transcript and audio stay
+    assert "cannot be read" in render_html(report)
+
+
+def test_rescored_versions_count_as_saved() -> None:
+    from types import SimpleNamespace
+
+    from voice_interview.report.views import has_saved
+
+    original = SimpleNamespace(evaluation="q01-x/evaluation.json", versions=[])
+    interrupted_then_rescored = SimpleNamespace(evaluation=None, versions=[object()])
+    never = SimpleNamespace(evaluation=None, versions=[])
+    older_schema = SimpleNamespace(evaluation=None)  # session.json schema 1: no versions
+    assert has_saved(original, "evaluation") and has_saved(interrupted_then_rescored, "evaluation")
+    assert not has_saved(never, "evaluation") and not has_saved(older_schema, "evaluation")
+    assert not has_saved(None, "evaluation")
+
+
 # --- the commands --------------------------------------------------------------------------------
 
 

@@ -171,10 +171,12 @@ def final_evaluation(session: Session, index: int) -> Evaluation | None:
     Goes through :meth:`Session.load_evaluation`, so a re-scored session gives its current
     version. Raises SessionError when a recorded evaluation file cannot be read.
     """
+    from voice_interview.report.views import has_saved
+
     q = session.record.questions[index]
-    if q.follow_up is not None and q.follow_up.evaluation is not None:
+    if has_saved(q.follow_up, "evaluation"):
         return session.load_evaluation(index, follow_up=True)
-    if q.evaluation is not None:
+    if has_saved(q, "evaluation"):
         return session.load_evaluation(index)
     return None
 

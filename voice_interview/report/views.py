@@ -356,10 +356,30 @@ def answers_from_session(session: Session, bank: Bank | None) -> list[AnswerView
     return [_session_answer(session, q.index, bank) for q in session.record.questions]
 
 
+def has_saved(turn: Any, what: str) -> bool:
+    """Whether a session turn has a saved ``transcript`` or ``evaluation``: the file practice
+    wrote or, once ``replay --rescore`` has run, a newer version of it (the turn's
+    ``versions``; an interrupted answer can have a version and no original)."""
+    return turn is not None and (
+        getattr(turn, what, None) is not None or bool(getattr(turn, "versions", None))
+    )
+
+
+def _version_note(turn: Any, label: str) -> str | None:
+    versions = getattr(turn, "versions", None) or []
+    if not versions:
+        return None
+    v = versions[-1]
+    return (
+        f"{label}: re-scored result, version {v.version} of {v.created_at:%Y-%m-%d %H:%M} "
+        f"(model {v.model}, evaluator {v.evaluator}); earlier versions are kept in the session."
+    )
+
+
 def _load(session: Session, index: int, follow_up: bool, what: str, notes: list[str]) -> Any:
     turn = session.record.questions[index]
     rec = turn.follow_up if follow_up else turn
-    if rec is None or getattr(rec, what) is None:
+    if not has_saved(rec, what):
         return None
     try:
         if what == "evaluation":
@@ -387,8 +407,13 @@ def _session_answer(session: Session, index: int, bank: Bank | None) -> AnswerVi
     if q.status == "answering":
         notes.append(
             "The session stopped while this answer was being recorded; the audio up to that "
-            "moment was kept" + (" and scored." if q.evaluation else " but not scored.")
+            "moment was kept"
+            + (" and scored." if has_saved(q, "evaluation") else " but not scored.")
         )
+    for label, saved in (("Answer", q), ("Follow-up", q.follow_up)):
+        note = _version_note(saved, label)
+        if note:
+            notes.append(note)
     main_eval: Evaluation | None = _load(session, index, False, "evaluation", notes)
     main_tr: Transcript | None = (
         main_eval.transcript if main_eval else _load(session, index, False, "transcript", notes)
