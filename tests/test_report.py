@@ -617,7 +617,7 @@ def test_a_damaged_evaluation_is_stated_and_the_rest_still_renders(
     shutil.copytree(built.session.folder, copy)
     (copy / "q02-connection-pooling" / "evaluation.json").write_text("{broken")
     report = build_report(copy, built.bank)
-    q1, q2, q3 = report.answers
+    q1, q2, _ = report.answers
     assert q1.evaluation is not None and q1.evaluation.overall == built.final.overall
     assert q2.evaluation is None
     assert any("cannot be read" in n and "evaluation.json" in n for n in q2.notes)
@@ -657,7 +657,12 @@ def test_report_and_history_commands(built: Built, results_jsonl: Path, tmp_path
     assert "wrote" in out.stdout and (tmp_path / "r.html").stat().st_size > 10_000
     out = run_cli("report", str(results_jsonl))
     assert out.returncode == 0, out.stderr
-    assert (results_jsonl.parent / "report.html").is_file()
+    with_audio = (results_jsonl.parent / "report.html").stat().st_size
+    out = run_cli("report", str(results_jsonl), "--no-audio", "-o", str(tmp_path / "small.html"))
+    assert out.returncode == 0, out.stderr
+    small = (tmp_path / "small.html").read_text()
+    assert "<audio" not in small and "--no-audio" in small
+    assert len(small.encode()) < with_audio / 2
     out = run_cli("report", str(built.folder))  # a folder of sessions: progress only
     assert out.returncode == 0, out.stderr
     assert "Progress across sessions" in (built.folder / "history.html").read_text()

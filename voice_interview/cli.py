@@ -142,6 +142,9 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--history", action="store_true", help="add progress across sessions")
     p.add_argument(
+        "--no-audio", action="store_true", help="leave the recordings out (a much smaller file)"
+    )
+    p.add_argument(
         "--sessions-dir",
         metavar="DIR",
         help=f"where session ids are looked up (default {DEFAULT_SESSIONS_DIR}) and, with "
@@ -327,7 +330,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     report = build_report(
         args.source,
         load_bank(args.bank) if args.bank else None,
-        ReportOptions(history=args.history, sessions_dir=sessions_dir),
+        ReportOptions(history=args.history, sessions_dir=sessions_dir, audio=not args.no_audio),
         sessions_dir=sessions_dir or DEFAULT_SESSIONS_DIR,
     )
     path = write_report(report, args.output or default_output(args.source, report))

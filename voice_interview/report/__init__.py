@@ -53,10 +53,13 @@ class ReportOptions:
             from ``sessions_dir``; always on when the source is a folder of sessions.
         sessions_dir: where the sessions for the history are; None = the folder holding the
             session (a session report) or the source itself (a sessions folder).
+        audio: embed the recordings (Ogg/Opus, about 170 kB per minute). False leaves them
+            out: no players and no click-to-play, for a small page over many answers.
     """
 
     history: bool = False
     sessions_dir: Path | None = None
+    audio: bool = True
 
 
 @dataclass
@@ -121,7 +124,7 @@ def build_report(
                 f"{path}: no such results file; pass the results.jsonl that "
                 "`voice-interview score --out DIR` wrote, or a session"
             )
-        answers, rows, notes = answers_from_results(path, bank or _bundled_bank())
+        answers, rows, notes = answers_from_results(path, bank or _bundled_bank(), audio=opts.audio)
         scored = sum(1 for r in rows if r.overall is not None)
         report = Report(
             kind="batch",
@@ -133,6 +136,8 @@ def build_report(
             rows=rows,
             notes=notes,
         )
+        if not opts.audio:
+            report.notes.append("The recordings were left out of this report (--no-audio).")
         if opts.history:
             _add_history(report, Path(opts.sessions_dir or sessions_dir))
         return report
@@ -160,8 +165,12 @@ def build_report(
         ),
         source=str(session.folder),
         generated_at=now,
-        answers=answers_from_session(session, bank or _session_bank(record.bank_source)),
+        answers=answers_from_session(
+            session, bank or _session_bank(record.bank_source), audio=opts.audio
+        ),
     )
+    if not opts.audio:
+        report.notes.append("The recordings were left out of this report (--no-audio).")
     if record.status == "in-progress":
         report.notes.append(
             "This session did not finish (it is still marked in progress: the program was "

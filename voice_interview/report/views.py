@@ -350,10 +350,17 @@ _STATUS_TEXT = {
 }
 
 
-def answers_from_session(session: Session, bank: Bank | None) -> list[AnswerView]:
+def answers_from_session(
+    session: Session, bank: Bank | None, *, audio: bool = True
+) -> list[AnswerView]:
     """Every question of a session, with a note for each gap. Reads the current version of
-    each evaluation through :meth:`Session.load_evaluation`."""
-    return [_session_answer(session, q.index, bank) for q in session.record.questions]
+    each evaluation through :meth:`Session.load_evaluation`. ``audio=False`` leaves the
+    recordings out (no players; a much smaller page)."""
+    return [_session_answer(session, q.index, bank, audio) for q in session.record.questions]
+
+
+def _no_audio(path: Path | None, what: str) -> tuple[EmbeddedAudio | None, str | None]:
+    return None, None
 
 
 def has_saved(turn: Any, what: str) -> bool:
@@ -390,7 +397,8 @@ def _load(session: Session, index: int, follow_up: bool, what: str, notes: list[
         return None
 
 
-def _session_answer(session: Session, index: int, bank: Bank | None) -> AnswerView:
+def _session_answer(session: Session, index: int, bank: Bank | None, audio: bool) -> AnswerView:
+    embed = try_embed if audio else _no_audio
     q = session.record.questions[index]
     view = AnswerView(
         anchor=f"q{index + 1}",
@@ -453,12 +461,12 @@ def _session_answer(session: Session, index: int, bank: Bank | None) -> AnswerVi
         rec = q if k == 0 else fu
         assert rec is not None
         audio_path = session.resolve(rec.question_audio) if rec.question_audio else None
-        turn.question_audio, _ = try_embed(audio_path, "question audio")
+        turn.question_audio, _ = embed(audio_path, "question audio")
         answer_path = session.resolve(rec.answer_audio) if rec.answer_audio else None
         if rec.status in ("pending", "asked", "skipped") and answer_path is None:
             turn.notes.append(f"Not answered ({_STATUS_TEXT.get(rec.status, rec.status)}).")
             continue
-        turn.answer_audio, why = try_embed(answer_path, "answer audio")
+        turn.answer_audio, why = embed(answer_path, "answer audio")
         if why:
             turn.notes.append(why[0].upper() + why[1:] + ".")
         if k == 1 and rec.error:
@@ -573,7 +581,7 @@ class BatchRow:
 
 
 def answers_from_results(
-    path: Path, bank: Bank | None
+    path: Path, bank: Bank | None, *, audio: bool = True
 ) -> tuple[list[AnswerView], list[BatchRow], list[str]]:
     """Answers, table rows and notes from a batch ``results.jsonl``.
 
@@ -621,7 +629,7 @@ def answers_from_results(
         except (ValueError, KeyError, TypeError) as exc:
             rows.append(_failed_row(number, file, f"not a valid result: {exc}", record))
             continue
-        view = _batch_answer(len(answers) + 1, path.parent, file, record, evaluation, bank)
+        view = _batch_answer(len(answers) + 1, path.parent, file, record, evaluation, bank, audio)
         answers.append(view)
         d = evaluation.delivery
         rows.append(
@@ -678,6 +686,7 @@ def _batch_answer(
     record: dict[str, Any],
     evaluation: Evaluation,
     bank: Bank | None,
+    audio: bool,
 ) -> AnswerView:
     question, _ = _bank_lookup(bank, evaluation.question_id)
     view = AnswerView(
@@ -700,7 +709,7 @@ def _batch_answer(
         audio_path = base / audio_path
     if audio_path is None:
         turn.notes.append("The result names no audio file, so there is no player.")
-    else:
+    elif audio:
         turn.answer_audio, why = try_embed(audio_path, "answer audio")
         if why:
             turn.notes.append(why[0].upper() + why[1:] + "; the transcript is shown without it.")
