@@ -53,7 +53,7 @@ class ReportOptions:
             from ``sessions_dir``; always on when the source is a folder of sessions.
         sessions_dir: where the sessions for the history are; None = the folder holding the
             session (a session report) or the source itself (a sessions folder).
-        audio: embed the recordings (Ogg/Opus, about 170 kB per minute). False leaves them
+        audio: embed the recordings (Ogg/Opus, about 220 kB of page per minute). False leaves them
             out: no players and no click-to-play, for a small page over many answers.
     """
 
