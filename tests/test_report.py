@@ -543,6 +543,9 @@ def test_clicking_a_word_seeks_the_answer_to_its_start(session_page: Page, built
     word.click()
     now = page.evaluate(f"{audio}.currentTime")
     assert target.start_s - 0.01 <= now <= target.start_s + 0.6
+    # it plays from there (Chromium decodes the Opus), and the spoken word is highlighted
+    page.wait_for_function(f"{audio}.currentTime > {target.start_s + 0.3}", timeout=10_000)
+    assert page.locator("#q1 .w.now").count() == 1
     page.evaluate(f"{audio}.pause()")
 
     # a follow-up word seeks the follow-up's own audio, on its own time axis
