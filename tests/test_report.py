@@ -336,6 +336,7 @@ class Built:
     final: Evaluation  # question 1, after the follow-up
     tech: Evaluation  # question 2, with a <script> word in its transcript
     folder: Path
+    pipeline: Any
 
 
 def _answer(session: Session, index: int, audio: Audio, follow_up: bool = False) -> None:
@@ -414,7 +415,7 @@ def built(tmp_path_factory: pytest.TempPathFactory, synthesizer: Any) -> Built:
         synthesizer.synthesize("There was a time when our latency").resampled(ASR_SAMPLE_RATE)
     )
     writer.close()  # the process "died" here: the question stays "answering"
-    return Built(session, bank, final, tech, root)
+    return Built(session, bank, final, tech, root, pipeline)
 
 
 @pytest.fixture(scope="module")
@@ -626,6 +627,34 @@ def test_a_damaged_evaluation_is_stated_and_the_rest_still_renders(
     assert any("cannot be read" in n and "evaluation.json" in n for n in q2.notes)
     assert q2.turns[0].words and q2.turns[0].answer_audio is not None  # transcript and audio stay
     assert "cannot be read" in render_html(report)
+
+
+def test_a_rescored_interrupted_answer_shows_its_current_version(
+    built: Built, tmp_path: Path
+) -> None:
+    """replay --rescore stores new versions; the report reads them through load_evaluation."""
+    import shutil
+
+    copy = tmp_path / built.session.folder.name
+    shutil.copytree(built.session.folder, copy)
+    session = SessionStore(tmp_path).open(copy)
+    dive = built.bank.question("dive-deep")
+    rescored = built.pipeline.score_file(copy / "q03-dive-deep" / "answer.wav", dive)
+    session.save_version(
+        2, rescored.transcript, rescored, retranscribed=True, bank_id=built.bank.id
+    )
+    report = build_report(copy, built.bank, ReportOptions(history=True))
+    q3 = report.answers[2]
+    assert q3.evaluation is not None and q3.evaluation.overall == rescored.overall
+    assert any("version 2" in n for n in q3.notes)
+    assert any("kept and scored" in n for n in q3.notes)
+    assert [w.text for w in q3.turns[0].words] == [w.text for w in rescored.transcript.words]
+    assert report.history is not None
+    assert {t.question_id for t in report.history.questions} == {
+        "ownership",
+        "connection-pooling",
+        "dive-deep",
+    }
 
 
 def test_rescored_versions_count_as_saved() -> None:
