@@ -235,6 +235,30 @@ def test_concept_evidence_without_times_is_found_by_its_words() -> None:
     assert labeled[1].concept_labels == ("Reuses open connections",)
 
 
+def test_evidence_times_map_to_the_turn_whose_audio_holds_them() -> None:
+    from voice_interview.report.media import EmbeddedAudio
+    from voice_interview.report.views import AnswerView, TurnView
+
+    clip = EmbeddedAudio("data:audio/ogg;base64,", "audio/ogg", 0, 30.0)
+    view = AnswerView(
+        anchor="q1",
+        number=1,
+        question_id="ownership",
+        question_text="?",
+        kind="behavioral",
+        turns=[
+            TurnView("Answer", "?", "q1-answer", answer_audio=clip, offset_s=0.0),
+            TurnView("Follow-up", "?", "q1-followup", answer_audio=clip, offset_s=30.0),
+        ],
+        evidence_s={"main quote": 3.0, "follow-up quote": 35.5},
+    )
+    assert view.seek("main quote") == ("q1-answer", 3.0, "")
+    assert view.seek("follow-up quote") == ("q1-followup", 5.5, "follow-up ")
+    assert view.seek("never quoted") is None and view.seek(None) is None
+    view.turns[0].answer_audio = None  # a missing recording: the time is shown, not linked
+    assert view.seek("main quote") == (None, 3.0, "")
+
+
 def test_evaluation_json_contract_round_trips_with_words_in_their_segments() -> None:
     words = timed("one two three four five six")
     original = hand_evaluation(words, sentences=())

@@ -204,6 +204,7 @@ class TurnView:
     chart: DeliveryChart | None = None
     notes: list[str] = field(default_factory=list)
     reason: str | None = None
+    offset_s: float = 0.0  # where this turn starts on the scored (combined) transcript's axis
 
     @property
     def duration_s(self) -> float | None:
@@ -301,19 +302,16 @@ class AnswerView:
             return []
         return [c for c in self.evaluation.concepts if c.status == "missing"]
 
-    def seek(self, quote: str | None) -> tuple[str, float] | None:
-        """(audio element id, time in it) where an evidence quote starts, if known."""
+    def seek(self, quote: str | None) -> tuple[str | None, float, str] | None:
+        """Where an evidence quote starts: (audio element id or None when that turn's audio
+        is not in the page, time in that turn's audio, the turn's label), if known."""
         t = self.evidence_s.get(quote) if quote else None
-        if t is None:
+        if t is None or not self.turns:
             return None
-        offset = 0.0
-        for k, turn in enumerate(self.turns):
-            length = turn.duration_s
-            is_last = k == len(self.turns) - 1
-            if turn.answer_audio is not None and (is_last or length is None or t < offset + length):
-                return turn.audio_id, round(max(0.0, t - offset), 3)
-            offset += length or 0.0
-        return None
+        turn = next((x for x in reversed(self.turns) if x.offset_s <= t + _EPS), self.turns[0])
+        audio_id = turn.audio_id if turn.answer_audio is not None else None
+        label = "" if turn is self.turns[0] else f"{turn.label.lower()} "
+        return audio_id, round(max(0.0, t - turn.offset_s), 3), label
 
 
 def _bank_lookup(bank: Bank | None, question_id: str) -> tuple[Question | None, str | None]:
@@ -488,6 +486,7 @@ def _session_answer(session: Session, index: int, bank: Bank | None, audio: bool
             turns, _split_words(labeled, windows), windows, strict=False
         ):
             turn.words = words
+            turn.offset_s = window[0]
             length = turn.duration_s or (window[1] - window[0])
             turn.chart = _turn_chart(words, length, final, window)
             if not final.transcript.words and turn is turns[0]:
