@@ -12,8 +12,9 @@ STAMP  := $(VENV)/.installed-stamp
 
 # System packages: libportaudio2 for live audio (sounddevice); pulseaudio + pulseaudio-utils
 # (pactl, paplay, parecord) and libasound2-plugins (ALSA's "pulse" PCM) give the device tests
-# virtual speakers and microphones (tests/pulse.py); alsa-utils for aplay/arecord when debugging.
-SYSTEM_PACKAGES := libportaudio2 pulseaudio pulseaudio-utils libasound2-plugins alsa-utils
+# virtual speakers and microphones (tests/pulse.py); alsa-utils for aplay/arecord when debugging;
+# chromium: the headless browser the HTML report tests drive (through playwright).
+SYSTEM_PACKAGES := libportaudio2 pulseaudio pulseaudio-utils libasound2-plugins alsa-utils chromium
 
 .PHONY: install demo test lint format bench system-deps clean
 

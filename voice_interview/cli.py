@@ -142,6 +142,42 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output-device", metavar="Y", help="speaker (index or name)")
     p.add_argument("--plain", action="store_true", help="plain text output, no live highlight")
 
+    p = sub.add_parser(
+        "report",
+        help="one self-contained HTML report of a session, batch results or a sessions folder",
+        formatter_class=fmt,
+    )
+    p.add_argument(
+        "source",
+        metavar="SOURCE",
+        help="session (folder or id), results.jsonl, or a folder of sessions",
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE.html",
+        help="default: report.html in the session folder or next to results.jsonl, "
+        "history.html in a sessions folder",
+    )
+    p.add_argument("--history", action="store_true", help="add progress across sessions")
+    p.add_argument(
+        "--no-audio", action="store_true", help="leave the recordings out (a much smaller file)"
+    )
+    p.add_argument(
+        "--sessions-dir",
+        metavar="DIR",
+        help=f"where session ids are looked up (default {DEFAULT_SESSIONS_DIR}) and, with "
+        "--history, the sessions to chart (default: the session's own folder)",
+    )
+
+    p = sub.add_parser(
+        "history",
+        help="progress across sessions: score per round and question over time",
+        formatter_class=fmt,
+    )
+    p.add_argument("--sessions-dir", default=DEFAULT_SESSIONS_DIR, help="where sessions are")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
     return parser
 
 
@@ -322,6 +358,34 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     return 1 if report.problems else 0
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from voice_interview.bank import load_bank
+    from voice_interview.report import ReportOptions, build_report, default_output, write_report
+
+    sessions_dir = Path(args.sessions_dir) if args.sessions_dir else None
+    report = build_report(
+        args.source,
+        load_bank(args.bank) if args.bank else None,
+        ReportOptions(history=args.history, sessions_dir=sessions_dir, audio=not args.no_audio),
+        sessions_dir=sessions_dir or DEFAULT_SESSIONS_DIR,
+    )
+    path = write_report(report, args.output or default_output(args.source, report))
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB): {report.subtitle}")
+    return 0
+
+
+def _cmd_history(args: argparse.Namespace) -> int:
+    from voice_interview.adapters.sessions import SessionStore
+    from voice_interview.report.history import aggregate, collect_scores, print_history
+
+    history = aggregate(*collect_scores(SessionStore(args.sessions_dir)))
+    if args.json:
+        print(json.dumps(history.to_json_dict(), indent=2))
+    else:
+        print_history(_console(), history, args.sessions_dir)
+    return 0
+
+
 class _UsageError(VoiceInterviewError):
     pass
 
@@ -334,6 +398,8 @@ _COMMANDS = {
     "practice": _cmd_practice,
     "demo": _cmd_demo,
     "replay": _cmd_replay,
+    "report": _cmd_report,
+    "history": _cmd_history,
 }
 
 
