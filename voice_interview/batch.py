@@ -126,6 +126,9 @@ class BatchOptions:
         model: ASR model name (as for ``transcribe``).
         max_file_mb: larger files fail with reason ``too-large`` before they are read.
         max_duration_s: longer recordings fail with reason ``too-long`` before transcription.
+        asr_batch_size: speech chunks the recogniser decodes together (faster-whisper's
+            BatchedInferencePipeline); 0 = window by window as in live practice. See
+            :data:`DEFAULT_ASR_BATCH_SIZE`.
     """
 
     out_dir: Path = Path(DEFAULT_OUT_DIR)
@@ -134,10 +137,13 @@ class BatchOptions:
     model: str = "tiny.en"
     max_file_mb: float = 100.0
     max_duration_s: float = 900.0
+    asr_batch_size: int = 0
 
     def __post_init__(self) -> None:
         if self.jobs < 1:
             raise ValueError(f"jobs must be >= 1, got {self.jobs}")
+        if self.asr_batch_size < 0:
+            raise ValueError(f"asr_batch_size must be >= 0, got {self.asr_batch_size}")
         if not self.max_file_mb > 0 or not self.max_duration_s > 0:
             raise ValueError("max_file_mb and max_duration_s must be positive")
 
@@ -362,6 +368,9 @@ def batch_settings(pipeline: AnswerPipeline, bank: Bank, model_name: str) -> dic
         ).hexdigest(),
         "evaluator": {"name": pipeline.evaluator.name, "version": pipeline.evaluator.version},
         "judge_model": getattr(judge, "model", None),
+        "asr_batch_size": getattr(
+            getattr(pipeline.transcriber, "options", None), "batch_size", None
+        ),
         "app_version": __version__,
     }
 
@@ -463,7 +472,8 @@ Job = tuple[BatchItem, str | None]
 
 
 class InProcessScorer:
-    """Scores files one after another in this process (the recogniser uses every core)."""
+    """Scores files one after another in this process (the recogniser uses ``cpu_threads``,
+    0 = every core). ``pipeline`` replaces the standard one (benchmarks try other engines)."""
 
     def __init__(
         self,
@@ -472,17 +482,22 @@ class InProcessScorer:
         judge: JudgeConfig | None,
         options: BatchOptions,
         cpu_threads: int = 0,
+        pipeline: AnswerPipeline | None = None,
     ) -> None:
         from voice_interview.pipeline import build_pipeline
 
         self.bank = bank
         self.options = options
-        self.pipeline = build_pipeline(model, bank, judge, cpu_threads=cpu_threads)
+        self.pipeline = pipeline or build_pipeline(
+            model, bank, judge, cpu_threads=cpu_threads, batch_size=options.asr_batch_size
+        )
         self.model_name = self.pipeline.transcriber.resolved_model.name  # type: ignore[attr-defined]
         self.settings = batch_settings(self.pipeline, bank, self.model_name)
 
     def start(self) -> None:
+        """Load the recogniser and warm the evaluator, so the first file pays no load time."""
         self.pipeline.transcriber.load()  # type: ignore[attr-defined]
+        self.pipeline.score_text("warming up the evaluator", self.bank.questions[0])
 
     def run(self, jobs: Iterable[Job]) -> Iterator[Outcome]:
         for item, sha in jobs:
@@ -505,6 +520,7 @@ def _worker_init(
 
 
 def _worker_ready() -> int:
+    time.sleep(0.05)  # hold this worker so the next check reaches another one
     return os.getpid()
 
 
@@ -542,9 +558,15 @@ class ProcessPoolScorer:
         )
 
     def start(self) -> None:
-        """Start every worker and wait until each has loaded its model."""
-        for f in [self._pool.submit(_worker_ready) for _ in range(self.jobs * 2)]:
-            f.result()
+        """Start every worker and wait until each has loaded its model (a task runs only once
+        its worker's initializer is done, so seeing every worker's pid means all are ready)."""
+        ready: set[int] = set()
+        for _ in range(100):
+            futures = [self._pool.submit(_worker_ready) for _ in range(self.jobs)]
+            ready |= {f.result() for f in futures}
+            if len(ready) >= self.jobs:
+                return
+        logger.debug("only %d of %d workers answered the start check", len(ready), self.jobs)
 
     def run(self, jobs: Iterable[Job]) -> Iterator[Outcome]:
         from concurrent.futures import FIRST_COMPLETED, wait
