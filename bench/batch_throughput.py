@@ -95,6 +95,7 @@ def worker(model: str, mode: str, repeats: int, answers: list[dict[str, Any]]) -
     paths = [a["path"] for a in answers]
     audio_s = sum(a["audio_s"] for a in answers)
     times: list[float] = []
+    cpu_times: list[float] = []
     texts: dict[str, str] = {}
     scores: dict[str, int] = {}
     t0 = time.perf_counter()
@@ -108,10 +109,12 @@ def worker(model: str, mode: str, repeats: int, answers: list[dict[str, Any]]) -
         threads = "faster-whisper default (cpu_threads=0)"
         for _ in range(repeats):
             t = time.perf_counter()
+            cpu = time.process_time()
             for p in paths:
                 segments, _ = fw.transcribe(p)
                 texts[p] = " ".join(s.text.strip() for s in segments)
             times.append(time.perf_counter() - t)
+            cpu_times.append(time.process_time() - cpu)
     else:
         from voice_interview.bank import load_bank
         from voice_interview.batch import (
@@ -146,6 +149,7 @@ def worker(model: str, mode: str, repeats: int, answers: list[dict[str, Any]]) -
                     scorer=scorer,
                 )
                 times.append(time.perf_counter() - t)
+                cpu_times.append(report.cpu_s)
                 if report.failures:
                     raise RuntimeError(f"{mode}: failures {report.failures}")
                 for r in read_results(out / "results.jsonl"):
@@ -166,6 +170,11 @@ def worker(model: str, mode: str, repeats: int, answers: list[dict[str, Any]]) -
         "wall_s_runs": [round(t, 2) for t in times],
         "wall_s": round(wall, 2),
         "audio_s_per_wall_s": round(audio_s / wall, 2),
+        "cpu_s": round(statistics.median(cpu_times), 2),
+        "cpu_s_per_audio_s": round(statistics.median(cpu_times) / audio_s, 4),
+        "cores_busy": round(
+            statistics.median(c / w for c, w in zip(cpu_times, times, strict=True)), 2
+        ),
         "wer": round(_wer([a["reference"] for a in answers], [texts[p] for p in paths]), 4),
         "overall": {Path(p).name: scores.get(p) for p in paths},
         "peak_rss_mb_main": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
@@ -250,6 +259,8 @@ def main() -> int:
                     statistics.median(r["audio_s_per_wall_s"] for r in rs), 2
                 ),
                 "vs_baseline": round(statistics.median(ratios), 3) if ratios else None,
+                "cpu_s_per_audio_s": statistics.median(r["cpu_s_per_audio_s"] for r in rs),
+                "cores_busy_runs": [r["cores_busy"] for r in rs],
                 "wer": rs[0]["wer"],
                 "overall": rs[0]["overall"],
                 "loadavg_1min_runs": [round(r["loadavg_1min"], 1) for r in rs],
@@ -272,18 +283,22 @@ def main() -> int:
         "Throughput = audio seconds per wall second over the whole folder, after start-up "
         "(start-up = loading models / spawning workers, shown apart). Every mode except the "
         "baseline includes decoding, transcription with our settings (prompt, VAD, word "
-        "timestamps), evaluation and writing results.",
+        "timestamps), evaluation and writing results. CPU s per audio s = CPU time of every "
+        "thread and worker process while scoring (lower = less work, independent of how much "
+        "of the CPU other users took); cores busy = CPU s / wall s (at most 2 here: below "
+        "that, the mode was starved by other load or could not keep both cores busy).",
         "",
         "| model | mode | threads | evaluation | startup s | wall s (median) | audio s / wall s "
-        "| vs baseline | target | WER |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| vs baseline | target | CPU s per audio s | cores busy | WER |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         ratio = r["vs_baseline"] if r["vs_baseline"] is not None else float("nan")
         lines.append(
             f"| {r['model']} | {r['mode']} | {r['threads']} | {'yes' if r['evaluation'] else 'no'}"
             f" | {r['startup_s']:.1f} | {r['wall_s']:.1f} | {r['audio_s_per_wall_s']:.1f}x | "
-            f"{ratio:.2f} | {TARGET.get(r['model'], 0):.0f}x | {r['wer']:.1%} |"
+            f"{ratio:.2f} | {TARGET.get(r['model'], 0):.0f}x | {r['cpu_s_per_audio_s']:.3f} | "
+            f"{statistics.median(r['cores_busy_runs']):.2f} | {r['wer']:.1%} |"
         )
     report = "\n".join(lines) + "\n"
     print(report)

@@ -377,13 +377,15 @@ def batch_settings(pipeline: AnswerPipeline, bank: Bank, model_name: str) -> dic
 
 @dataclass(frozen=True)
 class Outcome:
-    """The result of one file: ``record`` (a results.jsonl line) or ``failure``."""
+    """The result of one file: ``record`` (a results.jsonl line) or ``failure``; with the wall
+    and CPU time (all threads of the scoring process) it took."""
 
     item: BatchItem
     record: dict[str, Any] | None = None
     failure: Failure | None = None
     elapsed_s: float = 0.0
     audio_s: float = 0.0
+    cpu_s: float = 0.0
 
 
 def question_failure(item: BatchItem, bank: Bank) -> Failure | None:
@@ -414,6 +416,7 @@ def score_item(
     from voice_interview.adapters.audio_files import load_audio
 
     start = time.perf_counter()
+    cpu_start = time.process_time()
     where = str(item.file)
 
     def failed(reason: str, error: str) -> Outcome:
@@ -459,7 +462,13 @@ def score_item(
         "audio_sha256": sha256 if sha256 is not None else file_sha256(item.file),
         "settings": settings,
     }
-    return Outcome(item, record=record, elapsed_s=_since(start), audio_s=audio.duration_s)
+    return Outcome(
+        item,
+        record=record,
+        elapsed_s=_since(start),
+        audio_s=audio.duration_s,
+        cpu_s=time.process_time() - cpu_start,
+    )
 
 
 def _since(start: float) -> float:
@@ -878,6 +887,8 @@ class BatchReport:
     summary: BatchSummary | None = None
     audio_s: float = 0.0
     wall_s: float = 0.0
+    cpu_s: float = 0.0
+    """CPU time spent scoring (all threads and worker processes), for benchmarks."""
 
     @property
     def exit_code(self) -> int:
@@ -978,6 +989,7 @@ def run_batch(
                 log.append(outcome.record)
                 report.scored += 1
                 report.audio_s += outcome.audio_s
+                report.cpu_s += outcome.cpu_s
             elif outcome.failure is not None:
                 fail(outcome.failure)
             progress.advance(outcome)
