@@ -136,6 +136,23 @@ def test_question_assignment_rules(bank: Bank) -> None:
     assert (kept.question_id, kept.candidate, kept.source) == ("ownership", "Ann", "manifest")
 
 
+def test_single_answer_or_batch(tmp_path: Path) -> None:
+    from voice_interview.batch import is_batch
+
+    wav = tmp_path / "a.wav"
+    wav.write_bytes(b"x")
+    plain = {"batch_options_given": False}
+    assert not is_batch([str(wav)], "ownership", **plain)  # score FILE --question ID: as before
+    assert not is_batch([str(tmp_path / "missing.wav")], "ownership", **plain)  # its own error
+    assert is_batch([str(wav)], None, **plain)  # the question comes from the file name
+    assert is_batch([str(wav)], "ownership", batch_options_given=True)  # --out, --jobs, ...
+    assert is_batch([str(wav), str(wav)], "ownership", **plain)
+    assert is_batch([str(tmp_path)], "ownership", **plain)
+    assert is_batch([str(tmp_path / "*.wav")], "ownership", **plain)
+    assert not is_batch([], None, **plain)  # nothing to score: a usage error
+    assert is_batch([], None, batch_options_given=True)  # --manifest alone
+
+
 def test_discover_folders_globs_sessions_and_manifest(tmp_path: Path, bank: Bank) -> None:
     tone = Audio(np.full(1600, 0.3, dtype=np.float32), 16000)
     root = tmp_path / "in"

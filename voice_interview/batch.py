@@ -66,6 +66,7 @@ __all__ = [
     "batch_settings",
     "discover",
     "file_sha256",
+    "is_batch",
     "read_manifest",
     "read_results",
     "resume_key",
@@ -181,6 +182,19 @@ class Discovery:
     items: list[BatchItem] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     ignored: list[Path] = field(default_factory=list)
+
+
+def is_batch(paths: Sequence[str], question_id: str | None, *, batch_options_given: bool) -> bool:
+    """Whether ``score PATH...`` runs a batch. One existing or plain file path with a question
+    and no batch option is a single answer (printed, as ``score FILE --question ID`` always
+    was); anything else (several paths, a folder, a glob, no question, a batch option) is a
+    batch. With no paths at all it is a batch only if batch options (a manifest) say so."""
+    if not paths:
+        return batch_options_given
+    if len(paths) > 1 or question_id is None or batch_options_given:
+        return True
+    path = Path(paths[0])
+    return path.is_dir() or (not path.exists() and bool(_GLOB_CHARS & set(paths[0])))
 
 
 def _absolute(path: str | os.PathLike[str]) -> Path:
@@ -579,6 +593,7 @@ class ProcessPoolScorer:
 
     def run(self, jobs: Iterable[Job]) -> Iterator[Outcome]:
         from concurrent.futures import FIRST_COMPLETED, wait
+        from concurrent.futures.process import BrokenProcessPool
 
         pending: set[Future[Outcome]] = set()
         queue = iter(jobs)
@@ -594,7 +609,13 @@ class ProcessPoolScorer:
                 return
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
-                yield future.result()
+                try:
+                    yield future.result()
+                except BrokenProcessPool as exc:
+                    raise BatchError(
+                        f"a scoring worker process died ({exc}); the finished results are kept, "
+                        "run the same command with --resume (and --jobs 1 if it happens again)"
+                    ) from exc
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
@@ -893,6 +914,16 @@ class BatchReport:
     @property
     def exit_code(self) -> int:
         return 1 if self.failures else 0
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """``score --json`` for a batch."""
+        return {
+            "out_dir": str(self.out_dir),
+            "scored": self.scored,
+            "skipped": self.skipped,
+            "failed": [f.to_json_dict() for f in self.failures],
+            "summary": summary_json(self.summary) if self.summary else None,
+        }
 
 
 class Progress:

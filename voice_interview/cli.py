@@ -210,18 +210,19 @@ def _cmd_transcribe(args: argparse.Namespace) -> int:
 
 def _cmd_score(args: argparse.Namespace) -> int:
     from voice_interview.bank import load_bank
+    from voice_interview.batch import is_batch
 
-    if args.text is None and args.transcript is None and (args.paths or args.manifest):
-        first = args.paths[0] if len(args.paths) == 1 else None
-        single = (
-            first is not None
-            and args.question is not None
-            and not (args.manifest or args.out or args.resume or args.jobs is not None)
-            and not Path(first).is_dir()
-            and (Path(first).exists() or not set("*?[") & set(first))
+    if (
+        args.text is None
+        and args.transcript is None
+        and is_batch(
+            args.paths,
+            args.question,
+            batch_options_given=bool(args.manifest or args.out or args.resume)
+            or args.jobs is not None,
         )
-        if not single:
-            return _cmd_score_batch(args)
+    ):
+        return _cmd_score_batch(args)
     args.file = args.paths[0] if args.paths else None
     sources = [s for s in (args.file, args.text, args.transcript) if s is not None]
     if len(sources) != 1 or args.question is None:
@@ -261,24 +262,21 @@ def _cmd_score(args: argparse.Namespace) -> int:
 
 def _cmd_score_batch(args: argparse.Namespace) -> int:
     from voice_interview.bank import load_bank
-    from voice_interview.batch import DEFAULT_OUT_DIR, BatchOptions, run_batch, summary_json
+    from voice_interview.batch import DEFAULT_OUT_DIR, BatchOptions, run_batch
     from voice_interview.batch_view import ConsoleProgress, print_report
 
-    d = BatchOptions()
-    if (args.jobs is not None and args.jobs < 1) or args.max_file_mb <= 0:
-        print("error: --jobs and --max-file-mb must be at least 1 / positive", file=sys.stderr)
+    try:
+        options = BatchOptions(
+            out_dir=Path(args.out or DEFAULT_OUT_DIR),
+            jobs=BatchOptions.jobs if args.jobs is None else args.jobs,
+            resume=args.resume,
+            model=args.model,
+            max_file_mb=args.max_file_mb,
+            max_duration_s=args.max_duration_s,
+        )
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
-    if args.max_duration_s <= 0:
-        print("error: --max-duration-s must be positive", file=sys.stderr)
-        return 2
-    options = BatchOptions(
-        out_dir=Path(args.out or DEFAULT_OUT_DIR),
-        jobs=d.jobs if args.jobs is None else args.jobs,
-        resume=args.resume,
-        model=args.model,
-        max_file_mb=args.max_file_mb,
-        max_duration_s=args.max_duration_s,
-    )
     report = run_batch(
         args.paths,
         load_bank(args.bank),
@@ -289,14 +287,7 @@ def _cmd_score_batch(args: argparse.Namespace) -> int:
         progress=ConsoleProgress(),
     )
     if args.json:
-        result = {
-            "out_dir": str(report.out_dir),
-            "scored": report.scored,
-            "skipped": report.skipped,
-            "failed": [f.to_json_dict() for f in report.failures],
-            "summary": summary_json(report.summary) if report.summary else None,
-        }
-        print(json.dumps(result, indent=2))
+        print(json.dumps(report.to_json_dict(), indent=2))
     else:
         print_report(_console(), report)
     return report.exit_code
