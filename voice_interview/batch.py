@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AUDIO_EXTENSIONS",
+    "DEFAULT_ASR_BATCH_SIZE",
     "DEFAULT_JOBS",
     "DEFAULT_OUT_DIR",
     "FAILURES_FILE",
@@ -87,9 +88,17 @@ RESULTS_CSV = "results.csv"
 SUMMARY_FILE = "summary.md"
 
 DEFAULT_JOBS = 2
-"""Worker processes, one recogniser thread each. Measured on 2 cores with 1-3 minute answers
-(``bench/results/batch-2026-11-26.md``): two single-threaded processes beat one process with two
-threads and faster-whisper's BatchedInferencePipeline for tiny.en and base."""
+"""Worker processes, one recogniser thread each (with :data:`DEFAULT_ASR_BATCH_SIZE`).
+Measured on 2 cores with 1-3 minute answers (``bench/results/batch-2026-11-26.md``): two
+single-threaded processes with the batched recogniser used the least CPU per audio second
+(tiny.en 0.048, base 0.087 CPU s per audio s, against 0.077/0.109 for one process with two
+threads) and were the fastest (median 13.4x real time with tiny.en, 6.0x with base, evaluation
+included, on a machine shared with other load)."""
+
+DEFAULT_ASR_BATCH_SIZE = 8
+"""Speech chunks decoded together by faster-whisper's BatchedInferencePipeline in batch scoring.
+Besides the speed, it kept long answers accurate: 5.2 % WER with tiny.en on the benchmark's
+1-3 minute answers, against 15.3 % decoding window by window (the live-practice settings)."""
 
 AUDIO_EXTENSIONS: frozenset[str] = frozenset(
     {".wav", ".flac", ".mp3", ".ogg", ".oga", ".opus", ".m4a", ".webm", ".aac", ".aif", ".aiff",
@@ -129,7 +138,7 @@ class BatchOptions:
         max_duration_s: longer recordings fail with reason ``too-long`` before transcription.
         asr_batch_size: speech chunks the recogniser decodes together (faster-whisper's
             BatchedInferencePipeline); 0 = window by window as in live practice. See
-            :data:`DEFAULT_ASR_BATCH_SIZE`.
+            :data:`DEFAULT_ASR_BATCH_SIZE` for why 8.
     """
 
     out_dir: Path = Path(DEFAULT_OUT_DIR)
@@ -138,7 +147,7 @@ class BatchOptions:
     model: str = "tiny.en"
     max_file_mb: float = 100.0
     max_duration_s: float = 900.0
-    asr_batch_size: int = 0
+    asr_batch_size: int = DEFAULT_ASR_BATCH_SIZE
 
     def __post_init__(self) -> None:
         if self.jobs < 1:
@@ -954,6 +963,9 @@ def run_batch(
     scorer: Scorer | None = None,
 ) -> BatchReport:
     """Score every file found in ``paths`` (and ``manifest``) into ``options.out_dir``.
+
+    With ``options.jobs > 1`` the workers are *spawned* processes: a script calling this must
+    do so under ``if __name__ == "__main__":`` (the ``voice-interview`` command does).
 
     Raises:
         BatchError: nothing to score, a bad manifest, or results already in ``out_dir``

@@ -147,6 +147,13 @@ def _add_batch_arguments(p: argparse.ArgumentParser) -> None:
         "--jobs", type=int, metavar="N", help=f"worker processes (default {d.jobs}, measured)"
     )
     p.add_argument("--resume", action="store_true", help="skip files already scored in --out")
+    p.add_argument(
+        "--asr-batch-size",
+        type=int,
+        default=d.asr_batch_size,
+        metavar="N",
+        help="speech chunks decoded together (faster-whisper batched pipeline); 0 = off",
+    )
     p.add_argument("--max-file-mb", type=float, default=d.max_file_mb, help="larger files fail")
     p.add_argument(
         "--max-duration-s", type=float, default=d.max_duration_s, help="longer recordings fail"
@@ -273,6 +280,7 @@ def _cmd_score_batch(args: argparse.Namespace) -> int:
             model=args.model,
             max_file_mb=args.max_file_mb,
             max_duration_s=args.max_duration_s,
+            asr_batch_size=args.asr_batch_size,
         )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
