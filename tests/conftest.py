@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -65,3 +67,29 @@ def synthesizer():  # type: ignore[no-untyped-def]
     from voice_interview.adapters.piper import PiperSynthesizer, SpeechOptions
 
     return PiperSynthesizer(SpeechOptions(noise_scale=0.0, noise_w_scale=0.0))
+
+
+@pytest.fixture(scope="module")
+def virtual_audio() -> Iterator[Any]:
+    """A private PulseAudio server (tests/pulse.py) whose virtual speaker and microphone are
+    this process's default devices; a failure, never a skip, when it cannot start."""
+    from pulse import PulseError, VirtualAudio
+
+    from voice_interview.adapters.devices import list_devices
+
+    server = VirtualAudio()
+    try:
+        try:
+            server.start()
+        except PulseError as exc:
+            pytest.fail(f"cannot start the virtual sound devices: {exc}", pytrace=False)
+        with server.activate():
+            if not any(d["default_input"] and d["default_output"] for d in list_devices()):
+                pytest.fail(
+                    "PortAudio does not see the PulseAudio server: ALSA's pulse plugin is "
+                    f"missing; run `make system-deps` as root (devices: {list_devices()})",
+                    pytrace=False,
+                )
+            yield server
+    finally:
+        server.stop()

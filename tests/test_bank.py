@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from voice_interview.bank import QuestionKind, load_bank
+from voice_interview.bank import QuestionKind, default_bank_path, load_bank
 from voice_interview.errors import BankError
 
 
@@ -101,3 +101,26 @@ def test_broken_bank_names_file_and_field(tmp_path: Path, body: str, expected: s
 def test_missing_bank_file(tmp_path: Path) -> None:
     with pytest.raises(BankError, match="bank file not found"):
         load_bank(tmp_path / "nope.toml")
+
+
+def test_misconceptions_take_a_string_or_a_table_with_signals(tmp_path: Path) -> None:
+    bank = load_bank()
+    concepts = [c for q in bank.questions for c in q.concepts]
+    plain = [m for c in concepts for m in c.misconceptions if not m.signals]
+    signalled = [m for c in concepts for m in c.misconceptions if m.signals]
+    assert plain and signalled  # the bundled bank uses both forms
+    assert all(m.statement for m in plain + signalled)
+
+
+def test_focus_is_only_for_behavioral_questions(tmp_path: Path) -> None:
+    text = default_bank_path().read_text()
+    marker = 'id = "sync-vs-async"\n'
+    broken = text.replace(
+        marker,
+        marker + 'focus = [{ id = "x", label = "X", aliases = ["x"], paraphrases = ["X."] }]\n',
+        1,
+    )
+    path = tmp_path / "bank.toml"
+    path.write_text(broken)
+    with pytest.raises(BankError, match="focus is for behavioral questions only"):
+        load_bank(path)

@@ -9,13 +9,12 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import jiwer
 import numpy as np
 import pytest
-from pulse import MIC_SOURCE, PulseError, VirtualAudio
+from pulse import MIC_SOURCE, VirtualAudio
 
 from voice_interview.adapters.audio_files import load_audio, write_wav
 from voice_interview.adapters.devices import (
@@ -30,27 +29,6 @@ from voice_interview.core.text import normalize_text
 
 RATE = 16_000
 LOUD_DBFS = -40.0
-
-
-@pytest.fixture(scope="module")
-def virtual_audio() -> Iterator[VirtualAudio]:
-    """A private PulseAudio server whose virtual speaker and microphone are the defaults."""
-    server = VirtualAudio()
-    try:
-        try:
-            server.start()
-        except PulseError as exc:
-            pytest.fail(f"cannot start the virtual sound devices: {exc}", pytrace=False)
-        with server.activate():
-            if not any(d["default_input"] and d["default_output"] for d in list_devices()):
-                pytest.fail(
-                    "PortAudio does not see the PulseAudio server: ALSA's pulse plugin is "
-                    f"missing; run `make system-deps` as root (devices: {list_devices()})",
-                    pytrace=False,
-                )
-            yield server
-    finally:
-        server.stop()
 
 
 def tone(duration_s: float, amplitude: float = 0.3, freq_hz: float = 440.0) -> Audio:

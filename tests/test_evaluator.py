@@ -175,16 +175,25 @@ def test_typed_answer_has_no_timing_but_a_delivery_score() -> None:
     assert d.word_count > 20 and 0 <= d.score <= 100
 
 
-def test_quality_on_the_dev_set_does_not_regress() -> None:
-    """The benchmark's figures (bench/evaluator_quality.py), as a floor under regressions."""
+@pytest.mark.parametrize(
+    ("name", "spearman_floor"), [("devset", 0.85), ("devset2", 0.84), ("devset3", 0.82)]
+)
+def test_quality_on_the_tuning_sets_does_not_regress(name: str, spearman_floor: float) -> None:
+    """The benchmark's figures (bench/evaluator_quality.py) on the three sets used for tuning,
+    as floors under regressions (measured: Spearman 0.868 / 0.865 / 0.847, STAR macro-F1
+    0.967 / 0.935 / 0.933). The honest figure is the untouched final set's, in
+    bench/results/evaluator-*.md."""
     sys.path.insert(0, str(REPO / "bench"))
-    from evaluator_quality import metrics  # type: ignore[import-not-found]
+    from evaluator_quality import load_devset, metrics  # type: ignore[import-not-found]
 
-    results = [score(r) for r in DEVSET]
-    m = metrics(DEVSET, results)
+    rows = load_devset(REPO / "tests" / "data" / f"evaluator_{name}.jsonl")
+    results = [score(r) for r in rows]
+    m = metrics(rows, results)
     assert m["buzzword_wins"] == 0
-    assert m["star_macro_f1"] >= 0.85
-    assert m["spearman"] >= 0.75  # measured 0.79
+    assert m["star_macro_f1"] >= 0.9
+    assert m["spearman"] >= spearman_floor
+    off_topic = [e for r, e in zip(rows, results, strict=True) if "off-topic" in r["tags"]]
+    assert sum(e.band == "off-topic" for e in off_topic) >= len(off_topic) - 1
 
 
 def test_score_command_takes_text_and_transcript_files(tmp_path: Path) -> None:
@@ -239,3 +248,93 @@ def test_every_sentence_of_a_story_is_labeled() -> None:
     assert {x.label for x in labeled} <= {"situation", "task", "action", "result", "other"}
     assert all(x.start_s is not None for x in labeled)
     assert evaluation.to_json_dict()["star_sentences"][0]["label"] == labeled[0].label
+
+
+# -- misconceptions and focus --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("signal", "sentence", "expected"),
+    [
+        ("cache everything", "What I'd do is just cache everything, every query result.", True),
+        ("cache everything", "You really can't cache everything, memory is finite.", False),
+        ("cache everything", "A common mistake is to cache everything.", False),
+        (
+            "authentication authorization same thing",
+            "Authentication and authorization are, um, basically the same thing.",
+            True,
+        ),
+        (
+            "authentication authorization same thing",
+            "Authentication and authorization aren't the same thing at all.",
+            False,
+        ),
+        (
+            "authorization before authentication",
+            "Authorization happens before authentication.",
+            True,
+        ),
+        (
+            "authorization before authentication",
+            "Authentication comes before authorization.",
+            False,
+        ),
+        # exact stems: "asynchronous" is not "synchronous"
+        ("synchronous always slower", "Asynchronous is always slower to write.", False),
+        # spread too far over a long sentence
+        (
+            "cache consistent",
+            "The cache sits in front of the database and after every write you invalidate the key "
+            "so readers stay consistent.",
+            False,
+        ),
+    ],
+)
+def test_misconception_signals(signal: str, sentence: str, expected: bool) -> None:
+    from voice_interview.scoring.concepts import signal_in, stem_tokens
+
+    assert signal_in(stem_tokens(signal), stem_tokens(sentence)) is expected
+
+
+CACHING = (
+    "Caching means keeping a copy of frequently read data in a fast store like Redis so reads "
+    "skip the database. With cache-aside the application checks the cache first and on a miss "
+    "reads the database and fills the cache. You set a TTL so entries expire and you invalidate "
+    "the key when the data changes, because otherwise readers see stale data. When memory fills "
+    "up the cache evicts the least recently used entries."
+)
+
+
+def test_a_misconception_costs_points_and_is_quoted() -> None:
+    question = BANK.question("caching-strategies")
+    wrong = "Honestly the cache is always consistent with the database, so stale data is no issue."
+    right = EVALUATOR.evaluate(Transcript.from_text(CACHING), question)
+    mistaken = EVALUATOR.evaluate(Transcript.from_text(f"{CACHING} {wrong}"), question)
+    assert "misconceptions" not in right.details
+    found = mistaken.details["misconceptions"]
+    assert isinstance(found, list) and found[0]["evidence"] == wrong
+    assert mistaken.overall <= right.overall - 15, (right.overall, mistaken.overall)
+    assert any("misconception" in t and "always consistent" in t for t in mistaken.tips)
+
+
+def test_good_answers_in_the_dev_set_trigger_no_misconception() -> None:
+    for row in devset(kind="technical"):
+        if row["grade"] >= 2:
+            assert "misconceptions" not in score(row).details, row["id"]
+
+
+def test_a_story_about_another_principle_is_off_topic() -> None:
+    story = (
+        "Last year our team had a big launch coming and the deadline moved up by three weeks. "
+        "I was the lead developer, so I cut the scope down to what customers needed on day one "
+        "and moved reporting to a second phase. I set up a daily check-in with the partner team "
+        "so blockers were cleared the same day. We shipped two days early and the second phase "
+        "followed a month later, with zero incidents in the first quarter."
+    )
+    evaluation = EVALUATOR.evaluate(
+        Transcript.from_text(story), BANK.question("disagree-and-commit")
+    )
+    assert evaluation.band == "off-topic" and evaluation.overall <= 15
+    assert "does not show what the question asks" in evaluation.tips[0]
+    focus = evaluation.details["focus"]
+    assert isinstance(focus, list) and all(f["status"] == "missing" for f in focus)

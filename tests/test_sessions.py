@@ -317,7 +317,7 @@ def test_session_json_round_trip(session: Session, store: SessionStore) -> None:
     session.mark(1, "failed", error="no answer heard")
 
     record = session.record
-    assert record.schema_version == 1 and record.status == "in-progress"
+    assert record.schema_version == 2 and record.status == "in-progress"
     assert record.options == {"model": "tiny.en", "end_silence_s": 2.0, "follow_up": True}
     assert record.created_at.tzinfo is not None
     assert SessionRecord.model_validate_json(record.model_dump_json()) == record
@@ -337,12 +337,12 @@ def test_session_json_round_trip(session: Session, store: SessionStore) -> None:
 
 def test_unknown_schema_version_names_the_file(session: Session, store: SessionStore) -> None:
     raw = json.loads(session.session_file.read_text())
-    raw["schema_version"] = 2
+    raw["schema_version"] = 3
     session.session_file.write_text(json.dumps(raw))
     with pytest.raises(SessionError) as info:
         store.open(session.folder)
     message = str(info.value)
-    assert str(session.session_file) in message and "schema_version 2" in message
+    assert str(session.session_file) in message and "schema_version 3" in message
     assert "\n" not in message
 
 
@@ -499,3 +499,65 @@ def test_transcript_and_evaluation_round_trip(session: Session, store: SessionSt
     (folder / "evaluation.json").write_text("{}")
     with pytest.raises(SessionError, match=r"evaluation\.json: question_id: Field required"):
         reopened.load_evaluation(0)
+
+
+# --- versions (replay --rescore) and the schema 1 -> 2 migration --------------------------------
+
+
+def test_versions_keep_the_original_and_load_the_latest(
+    session: Session, store: SessionStore
+) -> None:
+    qid = session.record.questions[0].question_id
+    original = make_transcript("we put a cache in front")
+    session.save_transcript(0, original)
+    session.save_evaluation(0, make_evaluation(qid, original))
+    first = snapshot_files(session.folder)
+
+    again = make_transcript("we put a cache in front of the database")
+    scored = make_evaluation(qid, again).model_copy(update={"overall": 70})
+    v2 = session.save_version(0, again, scored, retranscribed=True, bank_id="b")
+    assert (v2.version, v2.model, v2.evaluator) == (2, "tiny.en", "rubric 1")
+    assert v2.transcript.endswith("/transcript.v2.json")
+    assert v2.evaluation.endswith("/evaluation.v2.json")
+    only_eval = make_evaluation(qid, again).model_copy(update={"overall": 75})
+    v3 = session.save_version(0, again, only_eval, retranscribed=False, bank_id="b")
+    assert v3.transcript == v2.transcript  # evaluation-only: points at the transcript it scored
+
+    reopened = store.open(session.record.id)
+    assert reopened.latest_version(0) == 3 and reopened.latest_version(1) == 1
+    assert reopened.load_evaluation(0).overall == 75
+    assert reopened.load_evaluation(0, version=2) == scored
+    assert reopened.load_evaluation(0, version=1).overall == 62
+    assert reopened.load_transcript(0) == again
+    assert reopened.load_transcript(0, version=1) == original
+    with pytest.raises(SessionError, match=r"no version 4 \(versions: 1, 2, 3\)"):
+        reopened.load_transcript(0, version=4)
+    now = snapshot_files(session.folder)
+    assert all(now[name] == data for name, data in first.items() if name != "session.json")
+
+
+def snapshot_files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_a_version_1_session_json_is_migrated_on_read(
+    session: Session, store: SessionStore
+) -> None:
+    session.set_follow_up(0, "And then?")
+    raw = json.loads(session.session_file.read_text())
+    raw["schema_version"] = 1
+    for q in raw["questions"]:
+        del q["versions"]
+        if q["follow_up"]:
+            del q["follow_up"]["versions"]
+    v1 = json.dumps(raw).encode()
+    session.session_file.write_bytes(v1)
+
+    reopened = store.open(session.record.id)
+    assert reopened.record.schema_version == 2
+    assert reopened.record.questions[0].versions == []
+    follow = reopened.record.questions[0].follow_up
+    assert follow is not None and follow.versions == []
+    assert session.session_file.read_bytes() == v1  # reading never rewrites
+    reopened.mark(1, "asked")
+    assert json.loads(session.session_file.read_text())["schema_version"] == 2

@@ -27,6 +27,7 @@ __all__ = [
     "DEFAULT_BANK_ID",
     "Bank",
     "Concept",
+    "Misconception",
     "Question",
     "QuestionKind",
     "Round",
@@ -50,8 +51,30 @@ class _Strict(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class Misconception(_Strict):
+    """A wrong statement a candidate may make about a concept.
+
+    In a bank file either a plain string (the statement) or a table with ``signals``: short
+    phrases whose words, said in this order in one sentence and not negated ("not", "never",
+    "myth", ...), show the candidate holds the wrong idea. Signal words are matched like
+    aliases (stemmed, fuzzy), so "caches every query forever" matches "cache everything
+    forever" only if the words are there; keep signals specific to the wrong idea.
+    """
+
+    statement: NonEmpty = Field(description="The wrong idea, stated plainly (shown in tips).")
+    signals: tuple[NonEmpty, ...] = Field(
+        default=(), description="Ordered word sequences that show it in an answer."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, data: object) -> object:
+        return {"statement": data} if isinstance(data, str) else data
+
+
 class Concept(_Strict):
-    """One idea a technical or system-design answer should cover (a rubric line)."""
+    """One idea an answer should cover (a rubric line), or, on a behavioral question, one thing
+    the question is about (its ``focus``)."""
 
     id: Slug
     label: NonEmpty = Field(description="Short name shown to the candidate.")
@@ -66,7 +89,7 @@ class Concept(_Strict):
         max_length=3,
         description="1-3 sentences that explain it in other words; matched by meaning.",
     )
-    misconceptions: tuple[NonEmpty, ...] = Field(
+    misconceptions: tuple[Misconception, ...] = Field(
         default=(), description="Wrong statements about it that an answer should not make."
     )
     follow_up: str = Field(
@@ -90,6 +113,11 @@ class Question(_Strict):
         default=(), description="Behavioral: what a strong answer shows."
     )
     concepts: tuple[Concept, ...] = ()
+    focus: tuple[Concept, ...] = Field(
+        default=(),
+        description="Behavioral: what the question is about (e.g. a disagreement); a story "
+        "that shows none of these answers a different question.",
+    )
     model_answer: str = ""
     kind: QuestionKind = QuestionKind.TECHNICAL
     round_id: str = ""
@@ -124,6 +152,8 @@ class Round(_Strict):
         for q in stamped:
             if q.is_behavioral and q.concepts:
                 raise ValueError(f"behavioral question {q.id!r} takes no concepts (STAR scoring)")
+            if q.focus and not q.is_behavioral:
+                raise ValueError(f"question {q.id!r}: focus is for behavioral questions only")
             if not q.is_behavioral and q.concepts and not 6 <= len(q.concepts) <= 12:
                 raise ValueError(f"question {q.id!r} needs 6-12 concepts, has {len(q.concepts)}")
             ids = [c.id for c in q.concepts]

@@ -134,6 +134,25 @@ def _build_parser() -> argparse.ArgumentParser:
     add_interview(p)
     p.add_argument("--play", action="store_true", help="play the interviewer on the speakers")
 
+    p = sub.add_parser(
+        "replay",
+        help="play a saved session with its transcript and scores; --rescore scores it again",
+        formatter_class=fmt,
+    )
+    p.add_argument("session", metavar="SESSION", help="session folder, or its id in --sessions-dir")
+    p.add_argument("--sessions-dir", default=DEFAULT_SESSIONS_DIR, help="where sessions are")
+    p.add_argument("--question", type=int, metavar="N", help="only question N (from 1, as q01-)")
+    p.add_argument("--no-audio", action="store_true", help="print, do not play")
+    p.add_argument(
+        "--rescore",
+        action="store_true",
+        help="transcribe and score again with today's model, bank and evaluator; stored as a "
+        "new version, the original kept",
+    )
+    p.add_argument("--model", help="ASR model for --rescore (default: the session's model)")
+    p.add_argument("--output-device", metavar="Y", help="speaker (index or name)")
+    p.add_argument("--plain", action="store_true", help="plain text output, no live highlight")
+
     return parser
 
 
@@ -372,6 +391,23 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from voice_interview.replay import ReplayOptions, run_replay
+
+    options = ReplayOptions(
+        question=args.question, audio=not args.no_audio, rescore=args.rescore, model=args.model
+    )
+    report = run_replay(
+        args.sessions_dir,
+        args.session,
+        options,
+        bank_file=args.bank,
+        output_device=args.output_device,
+        plain=args.plain,
+    )
+    return 1 if report.problems else 0
+
+
 class _UsageError(VoiceInterviewError):
     pass
 
@@ -383,6 +419,7 @@ _COMMANDS = {
     "score": _cmd_score,
     "practice": _cmd_practice,
     "demo": _cmd_demo,
+    "replay": _cmd_replay,
 }
 
 

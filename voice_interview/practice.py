@@ -23,7 +23,7 @@ from voice_interview.bank import Bank, Question, Round
 from voice_interview.core.audio import ASR_SAMPLE_RATE, Audio
 from voice_interview.core.batching import StretchBatcher
 from voice_interview.core.endpointing import Endpointer, EndpointOptions, SpeechDetector
-from voice_interview.core.transcript import Transcript, merge_transcripts
+from voice_interview.core.transcript import Transcript, merge_follow_up
 from voice_interview.errors import AudioError, VoiceInterviewError
 from voice_interview.pipeline import AnswerPipeline
 from voice_interview.protocols import Synthesizer
@@ -329,10 +329,7 @@ class Interview:
                     if writer is not None:
                         writer.close()
             if extra.status == "answered" and extra.transcript is not None:
-                combined = merge_transcripts(
-                    [(0.0, outcome.transcript), (outcome.transcript.duration_s, extra.transcript)],
-                    outcome.transcript.duration_s + extra.transcript.duration_s,
-                )
+                combined = merge_follow_up(outcome.transcript, extra.transcript)
                 t0 = time.perf_counter()
                 final = self.pipeline.evaluate(combined, question)
                 self.display.feedback(final, (extra.latency_s or 0.0) + time.perf_counter() - t0)

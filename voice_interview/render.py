@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -10,7 +12,13 @@ from voice_interview.bank import Bank
 from voice_interview.core.transcript import Transcript
 from voice_interview.scoring.result import Evaluation
 
-__all__ = ["print_evaluation", "print_questions", "print_transcript"]
+__all__ = [
+    "comparison_rows",
+    "print_comparison",
+    "print_evaluation",
+    "print_questions",
+    "print_transcript",
+]
 
 
 def print_questions(console: Console, bank: Bank) -> None:
@@ -102,4 +110,98 @@ def print_evaluation(console: Console, evaluation: Evaluation) -> None:
         else:
             console.print(f"LLM judge not used: {j.error}", markup=False)
     for i, tip in enumerate(evaluation.tips, 1):
+        console.print(f"Tip {i}: {tip}", markup=False)
+
+
+def _figure(value: float | int | None, digits: int = 0) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+
+def _change(old: str, new: str, numeric: bool) -> str:
+    if old == new:
+        return "="
+    if old == "-":
+        return "new"
+    if numeric:
+        try:
+            delta = float(new) - float(old)
+        except ValueError:
+            return "changed"
+        digits = 0 if "." not in new else len(new.split(".")[1])
+        return f"{delta:+.{digits}f}"
+    return f"{old} -> {new}"
+
+
+def comparison_rows(old: Evaluation | None, new: Evaluation) -> list[tuple[str, str, str, str]]:
+    """(what, before, after, change) rows comparing two evaluations of one answer; ``old`` is
+    None when the answer had not been scored (an interrupted one). Pure: no I/O."""
+    rows: list[tuple[str, str, str, str]] = []
+
+    def add(label: str, get: Callable[[Evaluation], object], numeric: bool = True) -> None:
+        before = "-" if old is None else str(get(old))
+        after = str(get(new))
+        rows.append((label, before, after, _change(before, after, numeric)))
+
+    def star_part(part: str) -> Callable[[Evaluation], object]:
+        def get(e: Evaluation) -> object:
+            if e.star is None or part not in e.star:
+                return "-"
+            return e.star[part].score if e.star[part].present else "missing"
+
+        return get
+
+    def concept(cid: str) -> Callable[[Evaluation], object]:
+        return lambda e: next((c.status for c in e.concepts or () if c.id == cid), "-")
+
+    add("overall", lambda e: e.overall)
+    add("band", lambda e: e.band, numeric=False)
+    add("content score", lambda e: e.details.get("content_score", "-"))
+    for part in new.star or (old.star if old is not None else None) or {}:
+        add(f"STAR {part}", star_part(part))
+    labels = {c.id: c.label for c in new.concepts or ()}
+    for c in (old.concepts if old is not None else None) or ():
+        labels.setdefault(c.id, c.label)
+    for cid, label in labels.items():
+        add(label, concept(cid), numeric=False)
+    add("duration s", lambda e: _figure(e.delivery.duration_s, 1))
+    add("words", lambda e: e.delivery.word_count)
+    add("pace wpm", lambda e: _figure(e.delivery.words_per_minute))
+    add("fillers /100 words", lambda e: _figure(e.delivery.fillers_per_100_words, 1))
+    add("long pauses", lambda e: _figure(e.delivery.pause_count))
+    add("hedges", lambda e: e.delivery.hedge_count)
+    add("delivery score", lambda e: e.delivery.score)
+    add("ASR model", lambda e: e.transcript.model, numeric=False)
+    add("evaluator", lambda e: f"{e.evaluator.name} {e.evaluator.version}", numeric=False)
+    same_text = old is not None and old.transcript.text == new.transcript.text
+    rows.append(
+        (
+            "transcript",
+            "-" if old is None else f"{len(old.transcript.text.split())} words",
+            f"{len(new.transcript.text.split())} words",
+            "new" if old is None else ("=" if same_text else "changed"),
+        )
+    )
+    return rows
+
+
+def print_comparison(
+    console: Console,
+    old: Evaluation | None,
+    new: Evaluation,
+    old_label: str = "before",
+    new_label: str = "after",
+) -> None:
+    """Old and new evaluation of one answer side by side, with what changed."""
+    table = Table(title=f"Re-scored {new.question_id}", title_justify="left")
+    table.add_column("")
+    table.add_column(old_label, justify="right")
+    table.add_column(new_label, justify="right")
+    table.add_column("change", justify="right")
+    for label, before, after, change in comparison_rows(old, new):
+        style = "" if change == "=" else "bold"
+        table.add_row(escape(label), escape(before), escape(after), escape(change), style=style)
+    console.print(table)
+    for i, tip in enumerate(new.tips, 1):
         console.print(f"Tip {i}: {tip}", markup=False)

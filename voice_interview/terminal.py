@@ -18,12 +18,23 @@ from typing import Any, Protocol, TextIO
 
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.text import Text
 
-from voice_interview.render import print_evaluation
+from voice_interview.core.transcript import Transcript
+from voice_interview.render import print_comparison, print_evaluation
 from voice_interview.scoring.result import Evaluation
 
-__all__ = ["Display", "KeyReader", "PlainDisplay", "RichDisplay", "level_bar"]
+__all__ = [
+    "Display",
+    "KeyReader",
+    "PlainDisplay",
+    "PlainReplayView",
+    "RichDisplay",
+    "RichReplayView",
+    "highlighted_words",
+    "level_bar",
+]
 
 KEYS = {"\n": "done", "\r": "done", "r": "repeat", "s": "skip", "p": "pause", "q": "quit"}
 HELP = "Enter = done  r = repeat question  s = skip  p = pause  q = quit"
@@ -174,3 +185,107 @@ class KeyReader:
             import termios
 
             termios.tcsetattr(self.stream.fileno(), termios.TCSADRAIN, self._saved)
+
+
+# --- replay --------------------------------------------------------------------------------------
+
+
+def highlighted_words(transcript: Transcript, index: int | None) -> Text:
+    """The transcript's words with word ``index`` highlighted (None: none)."""
+    text = Text()
+    for i, word in enumerate(transcript.words):
+        if i:
+            text.append(" ")
+        text.append(word.text.strip(), style="bold reverse" if i == index else None)
+    return text
+
+
+class PlainReplayView:
+    """Replay as plain lines (no terminal, ``--no-audio`` in scripts): transcripts printed whole,
+    no highlighting. Problems go to stderr as ``error: ...`` lines."""
+
+    def __init__(self, console: Console | None = None, errors: TextIO | None = None) -> None:
+        self.console = console or Console(highlight=False)
+        self.errors = errors or sys.stderr
+
+    def heading(self, text: str) -> None:
+        self.console.print(f"\n{text}", markup=False, soft_wrap=True)
+
+    def note(self, text: str) -> None:
+        self.console.print(text, markup=False, soft_wrap=True)
+
+    def problem(self, text: str) -> None:
+        print(f"error: {text}", file=self.errors, flush=True)
+
+    def transcript(self, transcript: Transcript) -> None:
+        self.console.print(
+            f"Answer ({transcript.duration_s:.1f} s, model {transcript.model}):",
+            markup=False,
+            soft_wrap=True,
+        )
+        self.console.print(transcript.text, markup=False, highlight=False, soft_wrap=True)
+
+    def start_words(self, transcript: Transcript) -> None:
+        self.transcript(transcript)
+
+    def highlight(self, index: int | None, position_s: float) -> None:
+        pass
+
+    def end_words(self) -> None:
+        pass
+
+    def evaluation(self, evaluation: Evaluation, title: str) -> None:
+        self.console.print(f"{title}:", markup=False)
+        print_evaluation(self.console, evaluation)
+
+    def comparison(
+        self, old: Evaluation | None, new: Evaluation, old_label: str, new_label: str
+    ) -> None:
+        print_comparison(self.console, old, new, old_label, new_label)
+
+
+class RichReplayView(PlainReplayView):
+    """Replay in a terminal: the word being heard is highlighted live as the answer plays."""
+
+    def __init__(self, console: Console | None = None, errors: TextIO | None = None) -> None:
+        super().__init__(console, errors)
+        self._live: Live | None = None
+        self._transcript: Transcript | None = None
+        self._shown: tuple[int | None, int] | None = None
+
+    def heading(self, text: str) -> None:
+        self.console.print(f"\n[bold cyan]{escape(text)}[/bold cyan]")
+
+    def start_words(self, transcript: Transcript) -> None:
+        self.end_words()
+        self.console.print(
+            f"[bold]Answer[/bold] ({transcript.duration_s:.1f} s, model "
+            f"{escape(transcript.model)}):"
+        )
+        self._transcript = transcript
+        self._shown = None
+        self._live = Live(
+            self._frame(None, 0.0), console=self.console, refresh_per_second=12, transient=False
+        )
+        self._live.start()
+
+    def _frame(self, index: int | None, position_s: float) -> Text:
+        assert self._transcript is not None
+        frame = highlighted_words(self._transcript, index)
+        frame.append(f"\n{position_s:5.1f} / {self._transcript.duration_s:.1f} s", style="dim")
+        return frame
+
+    def highlight(self, index: int | None, position_s: float) -> None:
+        if self._live is None:
+            return
+        shown = (index, int(position_s * 10))
+        if shown != self._shown:
+            self._shown = shown
+            self._live.update(self._frame(index, position_s))
+
+    def end_words(self) -> None:
+        if self._live is not None and self._transcript is not None:
+            self._live.update(highlighted_words(self._transcript, None))
+            self._live.stop()
+        self._live = None
+        self._transcript = None

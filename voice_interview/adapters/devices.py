@@ -537,17 +537,45 @@ class Speaker:
     Audio is resampled (soxr) to the device's default rate when the device refuses the audio's
     own rate. One sound at a time: :meth:`play` stops whatever is still playing.
 
+    While a sound plays, :attr:`samples_written` counts the samples handed to the device (at
+    :attr:`sample_rate`) and :attr:`latency_s` is the device's output latency, so a caller can
+    tell how far playback has got from the device's own count (``replay`` highlights words
+    with it) rather than from the wall clock.
+
     Args:
         device: PortAudio device index or (a unique part of) its name; None = the system's
             default output.
+        buffer_s: output buffer to ask PortAudio for, in seconds; None = its "high" default,
+            which was 35 ms through PulseAudio's ALSA plugin and gave audible gaps (underruns)
+            on a busy 2-core CPU. A longer buffer rides out a busy CPU, at the cost of a later
+            start and stop; the default is 0.2 s, ``replay`` asks for 0.4 s and corrects for it.
     """
 
-    def __init__(self, device: int | str | None = None) -> None:
+    def __init__(self, device: int | str | None = None, buffer_s: float | None = 0.2) -> None:
         self.device = device
+        self.buffer_s = buffer_s
         self.device_name: str | None = None
         self._stream: Any = None
         self._done = threading.Event()
         self._ends_at = 0.0
+        self._written = 0
+        self._rate = 0
+        self._latency_s = 0.0
+
+    @property
+    def samples_written(self) -> int:
+        """Samples of the current (or last) sound handed to the device so far."""
+        return self._written
+
+    @property
+    def sample_rate(self) -> int:
+        """The rate the current (or last) sound is played at (0 before the first)."""
+        return self._rate
+
+    @property
+    def latency_s(self) -> float:
+        """The output latency PortAudio reports for the current (or last) stream."""
+        return self._latency_s
 
     def play(self, audio: Audio, blocking: bool = True) -> None:
         """Play ``audio``; when ``blocking``, return once it has been played to the end.
@@ -563,6 +591,7 @@ class Speaker:
         samples = audio.resampled(rate).samples
         position = 0
         done = threading.Event()
+        self._written, self._rate, self._latency_s = 0, rate, 0.0
 
         def callback(outdata: Any, frames: int, time_info: Any, status: Any) -> None:
             nonlocal position
@@ -570,6 +599,7 @@ class Speaker:
             outdata[: chunk.size, 0] = chunk
             outdata[chunk.size :, 0] = 0.0
             position += frames
+            self._written = min(position, samples.size)
             if position >= samples.size:
                 raise sd.CallbackStop
 
@@ -581,6 +611,7 @@ class Speaker:
                 dtype="float32",
                 callback=callback,
                 finished_callback=done.set,
+                latency="high" if self.buffer_s is None else self.buffer_s,
             )
             stream.start()
         except (sd.PortAudioError, ValueError) as exc:
@@ -589,6 +620,7 @@ class Speaker:
                 f"close other programs using it or pick another device ({_LIST_HINT})"
             ) from exc
         self._stream, self._done = stream, done
+        self._latency_s = float(stream.latency)
         self._ends_at = time.monotonic() + audio.duration_s + stream.latency
         if blocking:
             self.wait()

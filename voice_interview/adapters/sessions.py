@@ -13,6 +13,17 @@ A session is one folder under the store's root, named after its UTC start time::
             followup-answer.wav
             followup-transcript.json
             followup-evaluation.json
+            transcript.v2.json              a re-scored version (``replay --rescore``): the
+            evaluation.v2.json              originals are never touched; session.json lists
+                                            every version (when, model, evaluator)
+
+Versions: what practice saved is version 1 (``transcript.json`` / ``evaluation.json``, or
+nothing for an interrupted answer). Each re-score adds version 2, 3, ... to the turn's
+``versions`` list in session.json; :meth:`Session.load_transcript` and
+:meth:`Session.load_evaluation` return the latest unless given ``version=``.
+
+Schema history: version 1 had no ``versions`` lists; a version-1 session.json is migrated on
+read (in memory; the file is rewritten as version 2 only when the session is next changed).
 
 What survives a crash (``kill -9``, a closed laptop lid, a power cut):
 
@@ -61,6 +72,7 @@ __all__ = [
     "FollowUpRecord",
     "QuestionRecord",
     "QuestionStatus",
+    "ResultVersion",
     "Session",
     "SessionError",
     "SessionRecord",
@@ -71,8 +83,11 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION: Final = 1
-"""Version of session.json this code writes and reads. Any change to the schema bumps it."""
+SCHEMA_VERSION: Final = 2
+"""Version of session.json this code writes. Any change to the schema bumps it; older versions
+are migrated on read (:func:`_migrate`)."""
+
+_READABLE_VERSIONS: Final = (1, 2)
 
 SESSION_FILE = "session.json"
 
@@ -288,6 +303,27 @@ class _Record(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
+class ResultVersion(_Record):
+    """One re-scored result of a turn (``replay --rescore``), version 2 and up.
+
+    Version 1 is what practice saved (the turn's own ``transcript`` and ``evaluation``).
+    """
+
+    version: int = Field(ge=2)
+    created_at: AwareDatetime
+    transcript: RelPath = Field(
+        description="The transcript scored: a new file, or (evaluation-only) an older one."
+    )
+    evaluation: RelPath
+    model: str = Field(description="ASR model of the transcript ('text' for a typed answer).")
+    retranscribed: bool = Field(
+        description="True: transcribed again from the answer audio; False: evaluation only."
+    )
+    evaluator: str = Field(description="Evaluator name and version, e.g. 'local 1.0'.")
+    bank_id: str
+    app_version: str
+
+
 class _Turn(_Record):
     """One ask-and-answer exchange: the main question or its follow-up."""
 
@@ -299,6 +335,9 @@ class _Turn(_Record):
     error: str | None = None
     started_at: AwareDatetime | None = Field(None, description="First marked asked/answering.")
     ended_at: AwareDatetime | None = Field(None, description="Marked answered/skipped/failed.")
+    versions: list[ResultVersion] = Field(
+        default_factory=list, description="Re-scored results, oldest first (schema 2)."
+    )
 
 
 class FollowUpRecord(_Turn):
@@ -322,7 +361,7 @@ class QuestionRecord(_Turn):
 class SessionRecord(_Record):
     """Contents of session.json."""
 
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[2] = SCHEMA_VERSION
     id: str
     created_at: AwareDatetime
     ended_at: AwareDatetime | None = None
@@ -416,13 +455,80 @@ class Session:
         self._save()
         return path
 
-    def load_transcript(self, index: int, follow_up: bool = False) -> Transcript:
-        turn = self._turn(index, follow_up)
-        return self._load_json(turn.transcript, Transcript, index, "transcript")
+    def load_transcript(
+        self, index: int, follow_up: bool = False, *, version: int | None = None
+    ) -> Transcript:
+        """The saved transcript: the latest version, or ``version`` (1 = as practice saved it).
 
-    def load_evaluation(self, index: int, follow_up: bool = False) -> Evaluation:
+        Raises:
+            SessionError: none saved (an interrupted answer), no such version, or the file is
+                missing or damaged; the message names the file.
+        """
+        relative = self._version_file(index, follow_up, version, "transcript")
+        return self._load_json(relative, Transcript, index, "transcript")
+
+    def load_evaluation(
+        self, index: int, follow_up: bool = False, *, version: int | None = None
+    ) -> Evaluation:
+        """The saved evaluation: the latest version, or ``version`` (1 = as practice saved it).
+
+        Raises:
+            SessionError: as :meth:`load_transcript`.
+        """
+        relative = self._version_file(index, follow_up, version, "evaluation")
+        return self._load_json(relative, Evaluation, index, "evaluation")
+
+    def latest_version(self, index: int, follow_up: bool = False) -> int:
+        """The number of the turn's current result: 1 until it is re-scored."""
+        versions = self._turn(index, follow_up).versions
+        return versions[-1].version if versions else 1
+
+    def save_version(
+        self,
+        index: int,
+        transcript: Transcript,
+        evaluation: Evaluation,
+        *,
+        follow_up: bool = False,
+        retranscribed: bool,
+        bank_id: str,
+    ) -> ResultVersion:
+        """Store a re-scored result as the turn's next version, keeping every earlier file.
+
+        With ``retranscribed`` the transcript is written as ``transcript.vN.json``; without,
+        the version points at the transcript it re-evaluated (the latest one), so nothing is
+        copied. Files are written atomically before session.json names them.
+        """
+        from voice_interview import __version__
+
         turn = self._turn(index, follow_up)
-        return self._load_json(turn.evaluation, Evaluation, index, "evaluation")
+        number = self.latest_version(index, follow_up) + 1
+        if retranscribed:
+            transcript_rel = self._relative(index, "transcript", follow_up, number)
+            _write_json(self.resolve(transcript_rel), transcript.model_dump(mode="json"))
+        else:
+            transcript_rel = self._version_file(index, follow_up, None, "transcript") or ""
+            if not transcript_rel:
+                raise SessionError(
+                    f"{self.session_file}: question {index} has no transcript to re-evaluate; "
+                    "re-score it from its answer audio"
+                )
+        evaluation_rel = self._relative(index, "evaluation", follow_up, number)
+        _write_json(self.resolve(evaluation_rel), evaluation.model_dump(mode="json"))
+        record = ResultVersion(
+            version=number,
+            created_at=_now(),
+            transcript=transcript_rel,
+            evaluation=evaluation_rel,
+            model=transcript.model,
+            retranscribed=retranscribed,
+            evaluator=f"{evaluation.evaluator.name} {evaluation.evaluator.version}",
+            bank_id=bank_id,
+            app_version=__version__,
+        )
+        turn.versions = [*turn.versions, record]
+        self._save()
+        return record
 
     # -- statuses -------------------------------------------------------------------------------
     def set_follow_up(self, index: int, text: str, reason: str = "") -> FollowUpRecord:
@@ -491,9 +597,30 @@ class Session:
             )
         return q.follow_up
 
-    def _relative(self, index: int, field: str, follow_up: bool) -> str:
+    def _relative(self, index: int, field: str, follow_up: bool, version: int = 1) -> str:
         name = (_FOLLOW_UP_PREFIX if follow_up else "") + _FILES[field]
+        if version > 1:
+            stem, dot, ext = name.rpartition(".")
+            name = f"{stem}.v{version}{dot}{ext}"
         return f"{self.question_folder(index).name}/{name}"
+
+    def _version_file(
+        self, index: int, follow_up: bool, version: int | None, what: str
+    ) -> str | None:
+        """The relative path of ``what`` ("transcript"/"evaluation") of a version (None: the
+        latest); None when version 1 has none."""
+        turn = self._turn(index, follow_up)
+        if version is None:
+            version = turn.versions[-1].version if turn.versions else 1
+        if version == 1:
+            return turn.transcript if what == "transcript" else turn.evaluation
+        for entry in turn.versions:
+            if entry.version == version:
+                return entry.transcript if what == "transcript" else entry.evaluation
+        known = ", ".join(str(v) for v in [1, *(e.version for e in turn.versions)])
+        raise SessionError(
+            f"{self.session_file}: question {index} has no version {version} (versions: {known})"
+        )
 
     def _set_status(self, turn: _Turn, status: QuestionStatus, error: str | None) -> None:
         if status not in _QUESTION_STATUSES:
@@ -517,7 +644,7 @@ class Session:
         if relative is None:
             raise SessionError(
                 f"{self.session_file}: question {index} has no saved {what}; "
-                "re-score it from its answer audio"
+                "re-score it from its answer audio (voice-interview replay SESSION --rescore)"
             )
         path = self.resolve(relative)
         return _read_model(path, model, f"saved {what}", "re-score it from its answer audio")
@@ -642,12 +769,24 @@ def _read_session(file: Path) -> SessionRecord:
     if not isinstance(raw, dict):
         raise SessionError(f"{file}: not a session file (a JSON object is expected); {fix}")
     version = raw.get("schema_version")
-    if version != SCHEMA_VERSION:
+    if version not in _READABLE_VERSIONS:
+        readable = " and ".join(str(v) for v in _READABLE_VERSIONS)
         raise SessionError(
             f"{file}: schema_version {version!r} is not supported (this voice-interview reads "
-            f"{SCHEMA_VERSION}); open it with the version that wrote it, or start a new session"
+            f"{readable}); open it with the version that wrote it, or start a new session"
         )
-    return _validate(file, SessionRecord, raw, fix)
+    return _validate(file, SessionRecord, _migrate(raw), fix)
+
+
+def _migrate(raw: dict[str, Any]) -> dict[str, Any]:
+    """A session.json of any readable schema_version as the current one (a new dict).
+
+    1 -> 2: turns gained ``versions`` (re-scored results), empty by default; nothing else
+    changed, so only the version number moves.
+    """
+    if raw.get("schema_version") == 1:
+        raw = {**raw, "schema_version": 2}
+    return raw
 
 
 def _read_model(file: Path, model: type[M], what: str, fix: str) -> M:

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["Segment", "Transcript", "Word", "merge_transcripts"]
+__all__ = ["Segment", "Transcript", "Word", "merge_follow_up", "merge_transcripts"]
 
 
 class Word(BaseModel):
@@ -133,4 +133,12 @@ def merge_transcripts(parts: list[tuple[float, Transcript]], duration_s: float) 
         model=first.model,
         options={**first.options, "streamed_stretches": len(parts)},
         discarded=tuple(discarded),
+    )
+
+
+def merge_follow_up(main: Transcript, extra: Transcript) -> Transcript:
+    """The main answer followed by the answer to its follow-up, as one transcript (the
+    follow-up's times shifted past the main answer): what a follow-up is scored on."""
+    return merge_transcripts(
+        [(0.0, main), (main.duration_s, extra)], main.duration_s + extra.duration_s
     )

@@ -43,7 +43,7 @@ class EvaluatorOptions:
         delivery_weight: share of the delivery score; the two add up to 1.
         missing_required_factor: content multiplier per missing required concept.
         list_penalty: content multiplier when most named concepts were only listed.
-        misconception_penalty: points off the content score per misconception (max 2).
+        misconception_factor: content multiplier per misconception said (at most two count).
         off_topic_margin: the answer is off-topic when another question of the bank matches
             it better by this cosine margin (or its own match is below ``off_topic_floor``).
         off_topic_floor: minimum cosine similarity between answer and its question's profile.
@@ -57,7 +57,7 @@ class EvaluatorOptions:
     delivery_weight: float = 0.15
     missing_required_factor: float = 0.85
     list_penalty: float = 0.6
-    misconception_penalty: int = 10
+    misconception_factor: float = 0.5
     off_topic_margin: float = 0.04
     off_topic_floor: float = 0.25
     off_topic_floor_behavioral: float = 0.2
@@ -145,11 +145,24 @@ class LocalEvaluator:
 
         star: StarAssessment | None = None
         concepts: ConceptAssessment | None = None
+        unfocused = False  # a story that shows none of what the question is about
         if question.is_behavioral:
             star = assess_star(sentences, self.embedder)
             content = float(star.score)
             details["star_score"] = star.score
             tips += self._star_tips(star)
+            if question.focus and sentences:
+                focus = assess_concepts(
+                    question, sentences, self.embedder, opts.concepts, concepts=question.focus
+                )
+                details["focus"] = [
+                    {"id": r.id, "label": r.label, "status": r.status, "evidence": r.evidence}
+                    for r in focus.results
+                ]
+                # Off-topic when the required focus (e.g. "a real disagreement") is missing,
+                # or, with none required, when all of it is.
+                essential = [r for r in focus.results if r.required] or list(focus.results)
+                unfocused = all(r.status == "missing" for r in essential)
         else:
             concepts = assess_concepts(question, sentences, self.embedder, opts.concepts)
             content = float(concepts.score)
@@ -159,24 +172,43 @@ class LocalEvaluator:
             if concepts.list_like_share > 0.5:
                 content *= opts.list_penalty
                 details["list_penalty"] = opts.list_penalty
-            content -= opts.misconception_penalty * min(2, len(concepts.misconceptions))
+            if concepts.misconceptions:
+                content *= opts.misconception_factor ** min(2, len(concepts.misconceptions))
+                details["misconceptions"] = [
+                    {
+                        "concept": m.concept,
+                        "statement": m.statement,
+                        "evidence": m.sentence.text,
+                        "start_s": m.sentence.start_s,
+                        "end_s": m.sentence.end_s,
+                    }
+                    for m in concepts.misconceptions
+                ]
             tips += self._concept_tips(question, concepts)
         content = max(0.0, content)
         details["content_score"] = round(content)
         details["delivery_score"] = delivery.score
         overall = round(opts.content_weight * content + opts.delivery_weight * delivery.score)
         band: Band
-        if off_topic and content < 60:
+        if unfocused or (off_topic and content < 60):
             overall = min(overall, opts.off_topic_cap)
             band = "off-topic"
-            details["off_topic"] = {"closer_to": closer_to}
+            details["off_topic"] = {"closer_to": closer_to, "unfocused": unfocused}
             first = sentences[0].text if sentences else ""
-            where = f" (it sounds like an answer to {closer_to!r})" if closer_to else ""
-            tips.insert(
-                0,
-                f'Your answer ("{_shorten(first, 10)}") does not address the question{where}: '
-                f"{question.text}",
-            )
+            if unfocused:
+                shows = " or ".join(f.label.lower() for f in question.focus)
+                tips.insert(
+                    0,
+                    f'Your story ("{_shorten(first, 10)}") does not show what the question asks '
+                    f"about ({shows}). Pick a story that does: {question.text}",
+                )
+            else:
+                where = f" (it sounds like an answer to {closer_to!r})" if closer_to else ""
+                tips.insert(
+                    0,
+                    f'Your answer ("{_shorten(first, 10)}") does not address the question{where}: '
+                    f"{question.text}",
+                )
         else:
             band = band_for(overall, opts.strong_min, opts.solid_min)
         tips += list(delivery.tips)
@@ -237,9 +269,10 @@ class LocalEvaluator:
     @staticmethod
     def _concept_tips(question: Question, concepts: ConceptAssessment) -> list[str]:
         tips: list[str] = []
-        for label, sentence in concepts.misconceptions:
+        for m in concepts.misconceptions:
             tips.append(
-                f'You said "{_shorten(sentence)}": that is a common misconception ({label}).'
+                f'You said "{_shorten(m.sentence.text)}". That is a common misconception '
+                f"({m.concept}): it is not true that {m.statement[0].lower()}{m.statement[1:]}"
             )
         if concepts.list_like_share > 0.5 and concepts.named_terms:
             terms = ", ".join(f'"{t}"' for t in concepts.named_terms[:4])

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -35,6 +35,7 @@ class StarLexicon:
     min_label_score: float
     prototype_weight: float
     position_weight: float
+    we_action_weight: float
 
     def count(self, kind: str, text: str) -> int:
         return sum(1 for p in self.cues[kind] if p.search(text))
@@ -52,6 +53,7 @@ def load_star_lexicon(path: Path | None = None) -> StarLexicon:
         min_label_score=float(raw["min_label_score"]),
         prototype_weight=float(raw["prototype_weight"]),
         position_weight=float(raw["position_weight"]),
+        we_action_weight=float(raw["we_action_weight"]),
     )
 
 
@@ -104,7 +106,7 @@ def _label(
         for part in STAR_PARTS:
             cue = float(min(2, lex.count(part, norm)))
             if part == "action":
-                cue = float(min(2, i_actions + 0.5 * we_actions))
+                cue = float(min(2, i_actions + lex.we_action_weight * we_actions))
             if part == "result":
                 cue += 0.5 * has_number + 0.5 * learning
             cue *= lex.cue_weights.get(part, 1.0)
@@ -123,6 +125,26 @@ def _label(
                 s, label, scores, i_actions, we_actions, hypothetical, has_number, learning
             )
         )
+    return _promote_missing(out, lex)
+
+
+def _promote_missing(labeled: list[LabeledSentence], lex: StarLexicon) -> list[LabeledSentence]:
+    """A story's task is usually one sentence that also reads as an action ("I decided to own
+    it"); when no sentence won the task label, the one with the highest task score takes it,
+    provided it has an explicit task cue. Likewise the situation, from the first third of the
+    answer, when it has a situation cue."""
+    out = list(labeled)
+    for part, region in (("task", len(out)), ("situation", max(1, len(out) // 3))):
+        if any(x.label == part for x in out):
+            continue
+        candidates = [
+            i
+            for i, x in enumerate(out[:region])
+            if lex.count(part, x.sentence.normalized) and sum(y.label == x.label for y in out) > 1
+        ]
+        if candidates:
+            best = max(candidates, key=lambda i: out[i].scores[part])
+            out[best] = replace(out[best], label=part)
     return out
 
 
@@ -164,6 +186,16 @@ def assess_star(
     if by_part["result"] and not result_numbers:
         tips["result"] = "Put a number on the result: how much faster, cheaper, fewer errors?"
 
+    hypothetical = hypothetical_share >= 0.5 or (
+        hypothetical_share > 0 and not any(x.label == "situation" for x in labeled)
+    )
+    if hypothetical:
+        # "I always..." / "I'd..." answers tell no story: nothing happened, so no STAR part is
+        # there, however action-like the sentences sound.
+        labeled = [x if x.label == "other" else replace(x, label="other") for x in labeled]
+        tips["situation"] = (
+            "Tell one specific time it happened, not what you usually do or would do."
+        )
     components: dict[str, StarComponent] = {}
     for part in STAR_PARTS:
         best = _quote(labeled, part)
@@ -178,9 +210,6 @@ def assess_star(
             tip=None if present and score >= 90 else tips[part],
         )
 
-    hypothetical = hypothetical_share >= 0.5 or (
-        hypothetical_share > 0 and not components["situation"].present
-    )
     first_habit = next((x for x in labeled if x.hypothetical), None)
     first_we = next((x for x in labeled if x.we_actions and not x.i_actions), None)
     number_quote = next((x for x in by_part["result"] if x.has_number), None)
