@@ -443,3 +443,30 @@ def test_kill_9_mid_batch_then_resume_loses_nothing_and_repeats_nothing(
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)["skipped"] == len(clips)
     assert results.read_text() == after
+
+
+@pytest.mark.slow
+def test_batched_recogniser_keeps_hesitations_and_hinted_spellings(
+    synthesizer: Any, bank: Bank
+) -> None:
+    """Batch scoring decodes with faster-whisper's batched pipeline (the measured default);
+    the prompt must still keep fillers and the bank's spellings, and the score must match the
+    window-by-window decoding of live practice."""
+    from voice_interview.batch import DEFAULT_ASR_BATCH_SIZE
+    from voice_interview.pipeline import build_pipeline
+
+    question = bank.question("connection-pooling")
+    audio = synthesizer.synthesize(
+        "Um, so a connection pool keeps a set of open database connections, uh, and reuses "
+        "them. Opening a connection is expensive because of the TCP handshake and "
+        "authentication. Um, you size the pool carefully, like with HikariCP or PgBouncer, and "
+        "you set timeouts. Uh, if you leak connections the pool runs out and requests wait."
+    )
+    assert DEFAULT_ASR_BATCH_SIZE > 0
+    batched = build_pipeline("tiny.en", bank, batch_size=DEFAULT_ASR_BATCH_SIZE)
+    evaluation = batched.score_audio(audio, question)
+    assert evaluation.transcript.options["batch_size"] == DEFAULT_ASR_BATCH_SIZE
+    assert evaluation.delivery.filler_count >= 3
+    assert "HikariCP" in evaluation.transcript.text and "PgBouncer" in evaluation.transcript.text
+    plain = build_pipeline("tiny.en", bank).score_audio(audio, question)
+    assert abs(evaluation.overall - plain.overall) <= 5
