@@ -45,6 +45,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/asr.py
 	$(BIN)/python bench/practice_latency.py
 	$(BIN)/python bench/evaluator_quality.py --asr tiny.en
+	$(BIN)/python bench/batch_throughput.py
 
 system-deps:
 	@if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \

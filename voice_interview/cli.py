@@ -1,7 +1,8 @@
 """Command line: a thin shell that parses, builds options, calls the library, returns an exit code.
 
 Exit codes: 0 success; 1 a handled error (bad input, missing model, device problem: one line on
-stderr, no traceback); 2 bad command-line usage; 130 interrupted.
+stderr, no traceback), or any file of a batch (``score PATH...``) that failed, while the others
+are scored; 2 bad command-line usage; 130 interrupted.
 """
 
 from __future__ import annotations
@@ -57,9 +58,18 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--question", metavar="ID", help="question it answers (improves accuracy)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
-    p = sub.add_parser("score", help="transcribe and score an answer", formatter_class=fmt)
-    p.add_argument("file", nargs="?", help="audio file of the answer")
-    p.add_argument("--question", metavar="ID", required=True, help="question it answers")
+    p = sub.add_parser(
+        "score",
+        help="transcribe and score an answer, or a batch of them",
+        formatter_class=fmt,
+        description="One audio file with --question (and no batch option) prints its "
+        "evaluation. Several PATHs, folders (recursive), globs, session folders, --manifest, "
+        "--out, --jobs or --resume run a batch into --out (see README, 'Batch scoring'). "
+        "Exit code 1 when any file of a batch failed (each failure is one line on stderr and "
+        "in failures.jsonl).",
+    )
+    p.add_argument("paths", nargs="*", metavar="PATH", help="audio files, folders or globs")
+    p.add_argument("--question", metavar="ID", help="question it answers (all files of a batch)")
     p.add_argument("--text", help="score this typed answer instead of audio")
     p.add_argument("--transcript", metavar="FILE.txt", help="score the text in this file")
     add_model(p)
@@ -75,6 +85,7 @@ def _build_parser() -> argparse.ArgumentParser:
         help="LLM judge model name (env VOICE_INTERVIEW_JUDGE_MODEL); off when neither is set",
     )
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_batch_arguments(p)
 
     def add_interview(p: argparse.ArgumentParser) -> None:
         from voice_interview.practice import PracticeOptions
@@ -181,6 +192,29 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_batch_arguments(p: argparse.ArgumentParser) -> None:
+    from voice_interview.batch import DEFAULT_OUT_DIR, BatchOptions
+
+    d = BatchOptions()
+    p.add_argument("--manifest", metavar="FILE", help="CSV/JSONL: file,question_id[,candidate]")
+    p.add_argument("--out", metavar="DIR", help=f"batch results folder (default {DEFAULT_OUT_DIR})")
+    p.add_argument(
+        "--jobs", type=int, metavar="N", help=f"worker processes (default {d.jobs}, measured)"
+    )
+    p.add_argument("--resume", action="store_true", help="skip files already scored in --out")
+    p.add_argument(
+        "--asr-batch-size",
+        type=int,
+        default=d.asr_batch_size,
+        metavar="N",
+        help="speech chunks decoded together (faster-whisper batched pipeline); 0 = off",
+    )
+    p.add_argument("--max-file-mb", type=float, default=d.max_file_mb, help="larger files fail")
+    p.add_argument(
+        "--max-duration-s", type=float, default=d.max_duration_s, help="longer recordings fail"
+    )
+
+
 def _console(stderr: bool = False) -> Any:
     from rich.console import Console
 
@@ -238,10 +272,28 @@ def _cmd_transcribe(args: argparse.Namespace) -> int:
 
 def _cmd_score(args: argparse.Namespace) -> int:
     from voice_interview.bank import load_bank
+    from voice_interview.batch import is_batch
 
+    if (
+        args.text is None
+        and args.transcript is None
+        and is_batch(
+            args.paths,
+            args.question,
+            batch_options_given=bool(args.manifest or args.out or args.resume)
+            or args.jobs is not None,
+        )
+    ):
+        return _cmd_score_batch(args)
+    args.file = args.paths[0] if args.paths else None
     sources = [s for s in (args.file, args.text, args.transcript) if s is not None]
-    if len(sources) != 1:
-        raise _UsageError("score needs exactly one of: FILE, --text TEXT, --transcript FILE.txt")
+    if len(sources) != 1 or args.question is None:
+        print(
+            "error: score needs --question ID and exactly one of: FILE, --text TEXT, "
+            "--transcript FILE.txt; or a batch (PATH..., --manifest FILE)",
+            file=sys.stderr,
+        )
+        return 2
     from voice_interview.pipeline import build_pipeline
 
     bank = load_bank(args.bank)
@@ -268,6 +320,40 @@ def _cmd_score(args: argparse.Namespace) -> int:
         print_transcript(console, evaluation.transcript)
         print_evaluation(console, evaluation)
     return 0
+
+
+def _cmd_score_batch(args: argparse.Namespace) -> int:
+    from voice_interview.bank import load_bank
+    from voice_interview.batch import DEFAULT_OUT_DIR, BatchOptions, run_batch
+    from voice_interview.batch_view import ConsoleProgress, print_report
+
+    try:
+        options = BatchOptions(
+            out_dir=Path(args.out or DEFAULT_OUT_DIR),
+            jobs=BatchOptions.jobs if args.jobs is None else args.jobs,
+            resume=args.resume,
+            model=args.model,
+            max_file_mb=args.max_file_mb,
+            max_duration_s=args.max_duration_s,
+            asr_batch_size=args.asr_batch_size,
+        )
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    report = run_batch(
+        args.paths,
+        load_bank(args.bank),
+        options,
+        question_id=args.question,
+        manifest=args.manifest,
+        judge=_judge_config(args),
+        progress=ConsoleProgress(),
+    )
+    if args.json:
+        print(json.dumps(report.to_json_dict(), indent=2))
+    else:
+        print_report(_console(), report)
+    return report.exit_code
 
 
 def _judge_config(args: argparse.Namespace) -> Any:

@@ -142,10 +142,16 @@ class StreamingAnswer:
 
 
 def build_pipeline(
-    model: str, bank: Bank | None = None, judge: JudgeConfig | None = None
+    model: str,
+    bank: Bank | None = None,
+    judge: JudgeConfig | None = None,
+    *,
+    cpu_threads: int = 0,
+    batch_size: int = 0,
 ) -> AnswerPipeline:
     """The standard pipeline: faster-whisper ``model``, the local evaluator on ``bank``, and
-    the optional LLM judge when ``judge`` is given.
+    the optional LLM judge when ``judge`` is given. ``cpu_threads`` and ``batch_size`` are
+    the recogniser's (see :class:`TranscribeOptions`; batch scoring sets them).
 
     Nothing heavy is loaded here; models load on the first answer.
     """
@@ -156,4 +162,5 @@ def build_pipeline(
     evaluator: Evaluator = LocalEvaluator(bank)
     if judge is not None:
         evaluator = JudgedEvaluator(evaluator, LlmJudge(judge))
-    return AnswerPipeline(WhisperTranscriber(TranscribeOptions(model=model)), evaluator)
+    options = TranscribeOptions(model=model, cpu_threads=cpu_threads, batch_size=batch_size)
+    return AnswerPipeline(WhisperTranscriber(options), evaluator)

@@ -61,6 +61,10 @@ class TranscribeOptions:
         drop_hallucinations: drop segments the recogniser invented in silence (see
             ``core/hallucination.py``); they are kept in ``Transcript.discarded``. Needs
             word timestamps.
+        batch_size: 0 decodes the answer window by window (the default); N > 0 decodes up to
+            N speech chunks (cut by the VAD) together with faster-whisper's
+            ``BatchedInferencePipeline``, which keeps a CPU's cores busier on long answers
+            (batch scoring; see ``bench/results/batch-*.md``).
     """
 
     model: str = DEFAULT_ASR_MODEL
@@ -74,6 +78,7 @@ class TranscribeOptions:
     word_timestamps: bool = True
     drop_hallucinations: bool = True
     condition_on_previous_text: bool = False
+    batch_size: int = 0
 
     @property
     def effective_threads(self) -> int:
@@ -135,6 +140,12 @@ class WhisperTranscriber:
         self, model: Any, samples: Any, initial_prompt: str | None, hotwords: str | None
     ) -> tuple[tuple[Segment, ...], str | None]:
         opts = self.options
+        extra: dict[str, Any] = {}
+        if opts.batch_size > 0:
+            from faster_whisper import BatchedInferencePipeline
+
+            model = BatchedInferencePipeline(model)
+            extra["batch_size"] = opts.batch_size
         try:
             segments_iter, info = model.transcribe(
                 samples,
@@ -145,6 +156,7 @@ class WhisperTranscriber:
                 word_timestamps=opts.word_timestamps,
                 vad_filter=opts.vad_filter,
                 condition_on_previous_text=opts.condition_on_previous_text,
+                **extra,
             )
             raw_segments = list(segments_iter)
         except (RuntimeError, ValueError) as exc:

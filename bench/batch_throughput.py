@@ -1,0 +1,318 @@
+"""Batch scoring throughput on this machine: which parallelism pays for 1-3 minute answers.
+
+Usage: ``.venv/bin/python bench/batch_throughput.py [--models tiny.en base] [--repeats 3]``.
+
+Answers: real human speech (shared/data/real-speech, 10 LibriSpeech/JFK clips) joined with
+1.5 s thinking pauses into answers of 60, 120, 180 and 120 s (each starts at a different clip),
+written as 16 kHz WAV files, so decoding is part of the measurement. Each mode runs in a fresh
+subprocess that first starts up (loads models, spawns workers, warms up: timed apart as
+``startup_s``), then scores the whole folder once. Repeats are interleaved (round 1: every
+mode, round 2: every mode, ...) so that load from other users of the shared machine hits all
+modes alike; throughput = audio seconds per wall second, median over the rounds, and the
+ratio against the baseline is the median of the per-round ratios.
+
+Modes (every one except the baseline goes through ``voice_interview.batch.run_batch``, i.e.
+decode, the one AnswerPipeline -- transcription with our settings *and evaluation* -- and the
+fsync'd results.jsonl/csv/summary):
+
+* ``baseline``: a plain loop calling faster-whisper per file with its defaults:
+  ``WhisperModel(path, device="cpu", compute_type="int8")`` then ``model.transcribe(file)``
+  (beam 5, no VAD, no word timestamps); no evaluation.
+* ``threads``: one process, the recogniser with 2 threads, files one after another (``--jobs 1``).
+* ``processes``: two spawned worker processes, 1 recogniser thread each, each loading its own
+  model once (``--jobs 2``).
+* ``batched``: one process, 2 threads, faster-whisper's ``BatchedInferencePipeline``
+  (batch_size 8) in place of ``WhisperModel.transcribe``, same prompt, VAD and word timestamps
+  (``TranscribeOptions.batch_size``).
+* ``batched-processes``: both: two processes of 1 thread, each with the batched pipeline.
+
+Writes ``bench/results/batch-<date>.md`` and ``.json`` with the CPU model and thread counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+MODES = ("baseline", "threads", "processes", "batched", "batched-processes")
+SETUP = {  # mode: (worker processes, recogniser threads each, ASR batch size)
+    "threads": (1, 0, 0),
+    "processes": (2, 1, 0),
+    "batched": (1, 0, 8),
+    "batched-processes": (2, 1, 8),
+}
+TARGET = {"tiny.en": 12.0, "base": 6.0}
+QUESTION = "scalable-backend"
+
+
+def make_answers(folder: Path, lengths: list[float]) -> list[dict[str, Any]]:
+    """Write one WAV per length (rotated real clips + pauses); returns path, seconds, reference."""
+    from asr import load_real_speech, long_answer  # bench/asr.py
+
+    from voice_interview.adapters.audio_files import write_wav
+
+    speech = load_real_speech()
+    rows = []
+    for i, length in enumerate(lengths):
+        rotated = speech[i % len(speech) :] + speech[: i % len(speech)]
+        audio, reference = long_answer(rotated, length)
+        path = write_wav(audio, folder / f"candidate{i + 1}__{QUESTION}.wav")
+        rows.append({"path": str(path), "audio_s": audio.duration_s, "reference": reference})
+    return rows
+
+
+def _wer(references: list[str], hypotheses: list[str]) -> float:
+    import jiwer
+
+    from voice_interview.core.text import normalize_text
+
+    return float(
+        jiwer.wer([normalize_text(r) for r in references], [normalize_text(h) for h in hypotheses])
+    )
+
+
+def worker(model: str, mode: str, repeats: int, answers: list[dict[str, Any]]) -> dict[str, Any]:
+    """Runs in a fresh subprocess: start up, then score every answer ``repeats`` times
+    (the main program asks for one run per subprocess)."""
+    from voice_interview.adapters.whisper import available_cores
+
+    paths = [a["path"] for a in answers]
+    audio_s = sum(a["audio_s"] for a in answers)
+    times: list[float] = []
+    cpu_times: list[float] = []
+    texts: dict[str, str] = {}
+    scores: dict[str, int] = {}
+    t0 = time.perf_counter()
+    if mode == "baseline":
+        from faster_whisper import WhisperModel
+
+        from voice_interview.adapters.models import resolve_asr_model
+
+        fw = WhisperModel(str(resolve_asr_model(model).path), device="cpu", compute_type="int8")
+        startup_s = time.perf_counter() - t0
+        threads = "faster-whisper default (cpu_threads=0)"
+        for _ in range(repeats):
+            t = time.perf_counter()
+            cpu = time.process_time()
+            for p in paths:
+                segments, _ = fw.transcribe(p)
+                texts[p] = " ".join(s.text.strip() for s in segments)
+            times.append(time.perf_counter() - t)
+            cpu_times.append(time.process_time() - cpu)
+    else:
+        from voice_interview.bank import load_bank
+        from voice_interview.batch import (
+            BatchOptions,
+            InProcessScorer,
+            ProcessPoolScorer,
+            read_results,
+            run_batch,
+        )
+
+        bank = load_bank()
+        jobs, threads_each, batch_size = SETUP[mode]
+        options = BatchOptions(jobs=jobs, model=model, asr_batch_size=batch_size)
+        scorer: InProcessScorer | ProcessPoolScorer
+        if jobs > 1:
+            scorer = ProcessPoolScorer(model, bank, None, options, threads=threads_each)
+        else:
+            scorer = InProcessScorer(model, bank, None, options, cpu_threads=threads_each)
+        threads = f"{jobs} process(es) x {threads_each or available_cores()} thread(s)" + (
+            f", BatchedInferencePipeline({batch_size})" if batch_size else ""
+        )
+        scorer.start()
+        startup_s = time.perf_counter() - t0
+        try:
+            for _ in range(repeats):
+                out = Path(tempfile.mkdtemp(prefix="vi-batch-bench-"))
+                t = time.perf_counter()
+                report = run_batch(
+                    paths,
+                    bank,
+                    BatchOptions(out_dir=out, jobs=jobs, model=model, asr_batch_size=batch_size),
+                    scorer=scorer,
+                )
+                times.append(time.perf_counter() - t)
+                cpu_times.append(report.cpu_s)
+                if report.failures:
+                    raise RuntimeError(f"{mode}: failures {report.failures}")
+                for r in read_results(out / "results.jsonl"):
+                    texts[r["file"]] = r["transcript"]["text"]
+                    scores[r["file"]] = r["overall"]
+                shutil.rmtree(out)
+        finally:
+            scorer.close()
+    wall = statistics.median(times)
+    return {
+        "model": model,
+        "mode": mode,
+        "threads": threads,
+        "evaluation": mode != "baseline",
+        "files": len(paths),
+        "audio_s": round(audio_s, 1),
+        "startup_s": round(startup_s, 2),
+        "wall_s_runs": [round(t, 2) for t in times],
+        "wall_s": round(wall, 2),
+        "audio_s_per_wall_s": round(audio_s / wall, 2),
+        "cpu_s": round(statistics.median(cpu_times), 2),
+        "cpu_s_per_audio_s": round(statistics.median(cpu_times) / audio_s, 4),
+        "cores_busy": round(
+            statistics.median(c / w for c, w in zip(cpu_times, times, strict=True)), 2
+        ),
+        "wer": round(_wer([a["reference"] for a in answers], [texts[p] for p in paths]), 4),
+        "overall": {Path(p).name: scores.get(p) for p in paths},
+        "peak_rss_mb_main": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", default=["tiny.en", "base"])
+    parser.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
+    parser.add_argument("--lengths", nargs="+", type=float, default=[60, 120, 180, 120])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--out", default=str(REPO / "bench" / "results"))
+    args = parser.parse_args()
+    import logging
+
+    logging.basicConfig(level=logging.WARNING)
+    if args.worker:
+        model, mode, answers_file = args.worker
+        answers = json.loads(Path(answers_file).read_text())
+        print(json.dumps(worker(model, mode, args.repeats, answers)))
+        return 0
+
+    from voice_interview.adapters.whisper import available_cores
+
+    folder = Path(tempfile.mkdtemp(prefix="vi-batch-answers-"))
+    runs: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    try:
+        answers = make_answers(folder, args.lengths)
+        answers_file = folder / "answers.json"
+        answers_file.write_text(json.dumps(answers))
+        for model in args.models:
+            for round_ in range(args.repeats):
+                for mode in args.modes:
+                    print(f"{model} round {round_ + 1} {mode} ...", file=sys.stderr, flush=True)
+                    proc = subprocess.run(
+                        [sys.executable, __file__, "--worker", model, mode, str(answers_file),
+                         "--repeats", "1"],
+                        capture_output=True,
+                        text=True,
+                    )  # fmt: skip
+                    if proc.returncode != 0:
+                        print(proc.stderr, file=sys.stderr)
+                        raise SystemExit(f"{model} {mode} failed")
+                    run = json.loads(proc.stdout.strip().splitlines()[-1])
+                    run["loadavg_1min"] = os.getloadavg()[0]
+                    print(f"  {run['audio_s_per_wall_s']}x", file=sys.stderr, flush=True)
+                    runs.setdefault((model, mode), []).append(run)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+    rows: list[dict[str, Any]] = []
+    for (model, _mode), rs in runs.items():
+        base = runs.get((model, "baseline"))
+        ratios = (
+            [
+                r["audio_s_per_wall_s"] / b["audio_s_per_wall_s"]
+                for r, b in zip(rs, base, strict=True)
+            ]
+            if base
+            else []
+        )
+        rows.append(
+            {
+                **{k: rs[0][k] for k in ("model", "mode", "threads", "evaluation", "files")},
+                "audio_s": rs[0]["audio_s"],
+                "startup_s": round(statistics.median(r["startup_s"] for r in rs), 2),
+                "wall_s_runs": [r["wall_s"] for r in rs],
+                "wall_s": round(statistics.median(r["wall_s"] for r in rs), 2),
+                "audio_s_per_wall_s": round(
+                    statistics.median(r["audio_s_per_wall_s"] for r in rs), 2
+                ),
+                "vs_baseline": round(statistics.median(ratios), 3) if ratios else None,
+                "cpu_s_per_audio_s": statistics.median(r["cpu_s_per_audio_s"] for r in rs),
+                "cores_busy_runs": [r["cores_busy"] for r in rs],
+                "wer": rs[0]["wer"],
+                "overall": rs[0]["overall"],
+                "loadavg_1min_runs": [round(r["loadavg_1min"], 1) for r in rs],
+            }
+        )
+
+    load = os.getloadavg()
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d")
+    lines = [
+        f"# Batch scoring throughput {stamp}",
+        "",
+        f"CPU: {cpu_name()}; cores available: {available_cores()}; python "
+        f"{platform.python_version()}; repeats: {args.repeats} (medians); load average at the "
+        f"end {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (1/5/15 min). The machine is shared "
+        "with other engineers' test runs, so numbers carry noise; the per-run times are in the "
+        ".json.",
+        "",
+        f"Answers: {len(answers)} files of {', '.join(f'{x:.0f}' for x in args.lengths)} s "
+        f"({sum(a['audio_s'] for a in answers):.0f} s of real speech with pauses), 16 kHz WAV. "
+        "Throughput = audio seconds per wall second over the whole folder, after start-up "
+        "(start-up = loading models / spawning workers, shown apart). Every mode except the "
+        "baseline includes decoding, transcription with our settings (prompt, VAD, word "
+        "timestamps), evaluation and writing results. CPU s per audio s = CPU time of every "
+        "thread and worker process while scoring (lower = less work, independent of how much "
+        "of the CPU other users took); cores busy = CPU s / wall s (at most 2 here: below "
+        "that, the mode was starved by other load or could not keep both cores busy).",
+        "",
+        "| model | mode | threads | evaluation | startup s | wall s (median) | audio s / wall s "
+        "| vs baseline | target | CPU s per audio s | cores busy | WER |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        ratio = r["vs_baseline"] if r["vs_baseline"] is not None else float("nan")
+        lines.append(
+            f"| {r['model']} | {r['mode']} | {r['threads']} | {'yes' if r['evaluation'] else 'no'}"
+            f" | {r['startup_s']:.1f} | {r['wall_s']:.1f} | {r['audio_s_per_wall_s']:.1f}x | "
+            f"{ratio:.2f} | {TARGET.get(r['model'], 0):.0f}x | {r['cpu_s_per_audio_s']:.3f} | "
+            f"{statistics.median(r['cores_busy_runs']):.2f} | {r['wer']:.1%} |"
+        )
+    report = "\n".join(lines) + "\n"
+    print(report)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"batch-{stamp}.md").write_text(report)
+    (out / f"batch-{stamp}.json").write_text(
+        json.dumps(
+            {"cpu": cpu_name(), "cores": available_cores(), "loadavg": load, "rows": rows},
+            indent=2,
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
