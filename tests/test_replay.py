@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import jiwer
 import numpy as np
 import pytest
 from pulse import VirtualAudio
@@ -388,7 +389,8 @@ def test_rescore_stores_a_new_version_and_keeps_the_original(
     assert session.load_transcript(0) == new.transcript
     assert session.latest_version(0) == 2 and session.latest_version(0, follow_up=True) == 2
     heard = normalize_text(new.transcript.text)
-    assert "billing export" in heard and "schema change" in heard
+    # the whole answer, re-transcribed (one word may differ: tiny.en hears "billing expert")
+    assert jiwer.wer(normalize_text(STORY), heard) <= 0.15, heard
     # The follow-up is scored together with the (new) main answer, as in practice.
     follow = session.load_evaluation(0, follow_up=True)
     assert normalize_text(FOLLOW)[:20] in normalize_text(follow.transcript.text)

@@ -163,3 +163,29 @@ def test_english_only_model_refuses_another_language(real_speech: list[dict[str,
     t = WhisperTranscriber(TranscribeOptions(model="tiny.en", language="fr"))
     with pytest.raises(TranscriptionError, match="English-only"):
         t.transcribe(load_audio(real_speech[0]["path"]))
+
+
+def test_a_long_answer_with_a_prompt_loses_no_stretch(
+    tiny_transcriber: WhisperTranscriber, real_speech: list[dict[str, str]]
+) -> None:
+    """Two minutes of real speech with thinking pauses, transcribed with the question as a
+    prompt. Window-by-window decoding skipped whole stretches here (27 % WER, 64 words
+    deleted at once); chunked decoding (the default) keeps every stretch."""
+    from voice_interview.core.audio import Audio, concatenate
+
+    clips = [(load_audio(r["path"]), r["reference"]) for r in real_speech]
+    clips = clips[3:] + clips[:3]  # the order that lost a stretch
+    parts: list[Audio] = []
+    refs: list[str] = []
+    while sum(p.duration_s for p in parts) < 120:
+        for clip, ref in clips:
+            parts += [clip, Audio.silence(1.5)]
+            refs.append(ref)
+            if sum(p.duration_s for p in parts) >= 120:
+                break
+    question = load_bank().question("scalable-backend")
+    transcript = tiny_transcriber.transcribe(concatenate(parts), question)
+    measures = jiwer.process_words(wer_text(" ".join(refs)), wer_text(transcript.text))
+    print(f"WER {measures.wer:.1%}, deletions {measures.deletions}")
+    assert transcript.options["batch_size"] > 0
+    assert measures.deletions <= 15 and measures.wer <= 0.08

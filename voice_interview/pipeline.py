@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import os
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from voice_interview.bank import Bank, Question
@@ -147,11 +147,11 @@ def build_pipeline(
     judge: JudgeConfig | None = None,
     *,
     cpu_threads: int = 0,
-    batch_size: int = 0,
+    batch_size: int | None = None,
 ) -> AnswerPipeline:
     """The standard pipeline: faster-whisper ``model``, the local evaluator on ``bank``, and
     the optional LLM judge when ``judge`` is given. ``cpu_threads`` and ``batch_size`` are
-    the recogniser's (see :class:`TranscribeOptions`; batch scoring sets them).
+    the recogniser's (see :class:`TranscribeOptions`; None keeps its default).
 
     Nothing heavy is loaded here; models load on the first answer.
     """
@@ -162,5 +162,7 @@ def build_pipeline(
     evaluator: Evaluator = LocalEvaluator(bank)
     if judge is not None:
         evaluator = JudgedEvaluator(evaluator, LlmJudge(judge))
-    options = TranscribeOptions(model=model, cpu_threads=cpu_threads, batch_size=batch_size)
+    options = TranscribeOptions(model=model, cpu_threads=cpu_threads)
+    if batch_size is not None:
+        options = replace(options, batch_size=batch_size)
     return AnswerPipeline(WhisperTranscriber(options), evaluator)
