@@ -1,6 +1,7 @@
 # voice_interview: every target installs what it needs into .venv first.
 #   make demo         the main job on the bundled models (no microphone needed)
-#   make test         the whole test suite (real models, real audio)
+#   make test         the whole test suite (real models, real audio); the first run also builds
+#                     llama-cpp-python from source for the real-model judge test (see below)
 #   make lint         ruff + mypy
 #   make bench        benchmarks -> bench/results/
 #   make system-deps  Debian/Ubuntu system libraries (as root; otherwise prints what to install)
@@ -9,12 +10,26 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+LLM_STAMP := $(VENV)/.llm-test-stamp
+
+# The real-model judge test (tests/test_judge_llama.py) needs the `llm-test` extra:
+# llama-cpp-python, compiled from source here. Only `make test` installs it (its own stamp), so
+# `make demo` and `make lint` never pay for the build. CPU only and as quick to build as it gets:
+# portable (no -march=native), no BLAS, no GPU backends, no multimodal library, tools or tests.
+# Set LLAMA_CMAKE_ARGS to build it differently.
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_BLAS=OFF -DGGML_CUDA=OFF -DGGML_HIP=OFF \
+	-DGGML_VULKAN=OFF -DGGML_METAL=OFF -DGGML_SYCL=OFF -DGGML_OPENCL=OFF -DLLAVA_BUILD=OFF \
+	-DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF \
+	-DLLAMA_BUILD_SERVER=OFF -DLLAMA_CURL=OFF
+BUILD_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
 # System packages: libportaudio2 for live audio (sounddevice); pulseaudio + pulseaudio-utils
 # (pactl, paplay, parecord) and libasound2-plugins (ALSA's "pulse" PCM) give the device tests
 # virtual speakers and microphones (tests/pulse.py); alsa-utils for aplay/arecord when debugging;
-# chromium: the headless browser the HTML report tests drive (through playwright).
-SYSTEM_PACKAGES := libportaudio2 pulseaudio pulseaudio-utils libasound2-plugins alsa-utils chromium
+# chromium: the headless browser the HTML report tests drive (through playwright);
+# build-essential + cmake compile llama-cpp-python for the real-model judge test.
+SYSTEM_PACKAGES := libportaudio2 pulseaudio pulseaudio-utils libasound2-plugins alsa-utils \
+	chromium build-essential cmake
 
 .PHONY: install demo test lint format bench system-deps clean
 
@@ -24,12 +39,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
+$(LLM_STAMP): $(STAMP)
+	@echo "Installing the llm-test extra: builds llama-cpp-python from source once (minutes)..."
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$(BUILD_JOBS) \
+		$(BIN)/python -m pip install --quiet -e '.[dev,llm-test]'
+	@touch $(LLM_STAMP)
+
 install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/voice-interview demo --per-round 1
 
-test: $(STAMP)
+test: $(LLM_STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
