@@ -27,8 +27,6 @@ import io
 import json
 import logging
 import os
-import secrets
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -37,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from voice_interview.adapters.durable import fsync_dir, write_atomic
 from voice_interview.errors import AudioError, BankError, VoiceInterviewError
 
 if TYPE_CHECKING:
@@ -700,7 +699,7 @@ class ResultsLog:
             created = not path.exists()
             self._handle = path.open("a", encoding="utf-8")
             if created:
-                _fsync_dir(path.parent)
+                fsync_dir(path.parent)
         except OSError as exc:
             raise BatchError(
                 f"{path}: cannot write ({exc.strerror or exc}); check that the folder is "
@@ -722,26 +721,10 @@ class ResultsLog:
         self._handle.close()
 
 
-def _fsync_dir(folder: Path) -> None:
-    if sys.platform == "win32":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _write_text_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     try:
-        with tmp.open("x", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        write_atomic(path, text.encode("utf-8"))
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise BatchError(f"{path}: cannot write ({exc.strerror or exc})") from exc
 
 

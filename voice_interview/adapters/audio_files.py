@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import secrets
 import stat
 import wave
 from collections.abc import Iterable
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from voice_interview.adapters.durable import atomic_file
 from voice_interview.core.audio import ASR_SAMPLE_RATE, Audio
 from voice_interview.errors import AudioError
 
@@ -139,8 +139,8 @@ def load_audio(
 
 
 def write_wav(audio: Audio, path: str | os.PathLike[str]) -> Path:
-    """Write 16-bit PCM mono WAV atomically (temp file in the same folder + fsync + os.replace);
-    creates parent dirs; returns the path.
+    """Write 16-bit PCM mono WAV atomically (``durable.atomic_file``); creates parent dirs;
+    returns the path.
 
     Readers see either the previous file or the complete new one, never a partial write.
 
@@ -148,25 +148,12 @@ def write_wav(audio: Audio, path: str | os.PathLike[str]) -> Path:
         AudioError: ``reason="unwritable"`` when the folder or file cannot be created or written.
     """
     target = Path(path)
-    tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        # Mode 0o666 lets the umask set the final permissions, as a plain open() would
-        # (tempfile.mkstemp would leave the finished file readable by its owner only).
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                with wave.open(handle, "wb") as wav:
-                    wav.setnchannels(1)
-                    wav.setsampwidth(2)
-                    wav.setframerate(audio.sample_rate)
-                    wav.writeframes(audio.to_int16().astype("<i2").tobytes())
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        with atomic_file(target) as handle, wave.open(handle, "wb") as wav:
+            wav.setnchannels(1)
+            wav.setsampwidth(2)
+            wav.setframerate(audio.sample_rate)
+            wav.writeframes(audio.to_int16().astype("<i2").tobytes())
     except OSError as exc:
         raise _error(
             target,

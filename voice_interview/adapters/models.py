@@ -38,6 +38,7 @@ from pydantic import (
     model_validator,
 )
 
+from voice_interview.adapters.durable import fsync_dir
 from voice_interview.errors import ModelError
 from voice_interview.resources import data_folder
 from voice_interview.tomlfile import load_toml_model
@@ -418,7 +419,7 @@ def _repair(name: str, spec: _ModelSpec, folder: Path) -> None:
             )
             (folder / file.name).unlink(missing_ok=True)
         _build_file(name, file, folder)
-    _fsync_dir(folder)
+    fsync_dir(folder)
 
 
 def _problems(folder: Path, spec: _ModelSpec) -> dict[str, str]:
@@ -488,17 +489,6 @@ def _sha256(path: Path) -> str:
         while chunk := file.read(_CHUNK_BYTES):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make the renames durable (POSIX only; Windows cannot open a directory)."""
-    if os.name != "posix":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 # --- local folders and the Hugging Face Hub ----------------------------------------------------

@@ -46,9 +46,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-import secrets
 import struct
-import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -60,6 +58,7 @@ import numpy.typing as npt
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from voice_interview.adapters.audio_files import write_wav
+from voice_interview.adapters.durable import fsync_dir, write_atomic
 from voice_interview.bank import Bank, QuestionKind, Slug
 from voice_interview.core.audio import ASR_SAMPLE_RATE, Audio
 from voice_interview.core.transcript import Transcript
@@ -175,7 +174,7 @@ class StreamingWavWriter:
             self._file.write(_wav_header(sample_rate, 0))
             self._file.flush()
             os.fsync(self._file.fileno())
-            _fsync_dir(self.path.parent)
+            fsync_dir(self.path.parent)
         except OSError as exc:
             self._file.close()
             raise self._error(exc) from exc
@@ -746,7 +745,7 @@ class SessionStore:
                     folder.mkdir()
                 except FileExistsError:
                     continue
-                _fsync_dir(self.root)
+                fsync_dir(self.root)
                 return folder
         except OSError as exc:
             raise SessionError(
@@ -824,36 +823,11 @@ def _write_json(path: Path, data: Any) -> None:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data``: temp file in the same folder, fsync, rename, fsync folder.
-
-    A crash leaves either the old file or the new one (and at worst a stray ``.NAME.*.tmp``).
-    """
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    """Replace ``path`` with ``data`` durably; a crash leaves the old file or the new one."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            with tmp.open("xb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        _fsync_dir(path.parent)
+        write_atomic(path, data)
     except OSError as exc:
         raise SessionError(
             f"{path}: cannot write ({exc.strerror or exc}); "
             "check that the folder is writable and the disk has space"
         ) from exc
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make a rename or a new file's name durable (POSIX; Windows cannot open a folder)."""
-    if sys.platform == "win32":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
