@@ -181,17 +181,9 @@ def worker(model: str, mode: str, repeats: int, answers: list[dict[str, Any]]) -
     }
 
 
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def main() -> int:
+    from asr import cpu_name  # bench/asr.py
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=["tiny.en", "base"])
     parser.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)

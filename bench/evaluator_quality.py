@@ -47,16 +47,6 @@ SETS = {
 PARTS = ("situation", "task", "action", "result")
 
 
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
 def load_devset(path: Path = DEVSET) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
@@ -176,6 +166,8 @@ def asr_transcripts(rows: list[dict[str, Any]], model: str, cache: Path | None) 
 
 
 def main() -> int:
+    from asr import cpu_name  # bench/asr.py
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--asr", metavar="MODEL", help="also run Piper -> Whisper MODEL -> score")
     parser.add_argument("--out", default=str(REPO / "bench" / "results"))
@@ -198,7 +190,7 @@ def main() -> int:
     lines = [
         f"# Evaluator quality {datetime.now(UTC):%Y-%m-%d}",
         "",
-        f"Python {platform.python_version()}, {platform.machine()}, {_cpu_model()}, "
+        f"Python {platform.python_version()}, {platform.machine()}, {cpu_name()}, "
         f"{os.cpu_count()} CPUs (scoring is single-threaded; the recogniser uses all). "
         "All sets were written blind "
         "to the scorer; dev, dev2 and dev3 were then used for tuning (optimistic figures), "
