@@ -186,6 +186,6 @@ def test_a_long_answer_with_a_prompt_loses_no_stretch(
     question = load_bank().question("scalable-backend")
     transcript = tiny_transcriber.transcribe(concatenate(parts), question)
     measures = jiwer.process_words(wer_text(" ".join(refs)), wer_text(transcript.text))
-    print(f"WER {measures.wer:.1%}, deletions {measures.deletions}")
+    print(f"WER {measures.wer:.1%}, deletions {measures.deletions}: {transcript.text}")
     assert transcript.options["batch_size"] > 0
     assert measures.deletions <= 15 and measures.wer <= 0.08

@@ -63,12 +63,13 @@ class TranscribeOptions:
             word timestamps.
         batch_size: N > 0 (the default, 8) cuts the answer into speech chunks with the VAD and
             decodes up to N of them together with faster-whisper's
-            ``BatchedInferencePipeline``, each chunk on its own; 0 decodes window by window,
-            each window seeking from where the previous one ended. Measured, window by window
-            with a prompt skipped whole stretches of long answers (tiny.en on 2-3 minute
-            answers: 19-27 % WER, 61-64 words deleted at a time; with either prompt and the
-            VAD on) while chunked decoding kept 3-4 %, and it keeps a CPU's cores busier
-            (``bench/results/batch-*.md``). Chunked decoding needs ``vad_filter``.
+            ``BatchedInferencePipeline``; 0 decodes it window by window. Both can drop speech,
+            so every transcript also goes through the gap check of :meth:`_fill_gaps`. Window
+            by window, a window that ends early is skipped whole, and the words after it can
+            carry wrong times (tiny.en with the question as prompt lost 64 words of a
+            2-minute answer: 27 % WER); chunked, a chunk with a long pause may end after its
+            first sentence (the gap check decodes the rest). Chunked decoding kept 3-4 % on
+            the same answers and keeps a CPU's cores busier (``bench/results/batch-*.md``).
     """
 
     model: str = DEFAULT_ASR_MODEL
@@ -106,6 +107,7 @@ def _load_whisper(path: str, compute_type: str, cpu_threads: int) -> Any:
 
 
 _HINT_MIN_PROBABILITY = 0.5
+_GAP_MIN_S = 1.5  # seconds of detected speech with no word in them: the decoder skipped them
 
 
 def _hint_words(hotwords: str) -> frozenset[str]:
@@ -217,6 +219,48 @@ class WhisperTranscriber:
             out.extend(p.shifted(offset) for p in plain)
         return tuple(out)
 
+    def _fill_gaps(
+        self, model: Any, samples: Any, segments: tuple[Segment, ...]
+    ) -> tuple[Segment, ...]:
+        """Speech the decoder skipped is decoded again on its own.
+
+        Silero VAD (bundled with faster-whisper) finds the stretches of speech; any stretch of
+        at least ``_GAP_MIN_S`` inside them that no recognised word covers was dropped by the
+        decoder (see ``TranscribeOptions.batch_size``) and is decoded alone, with only the
+        hesitation lead-in as prompt. What comes back still goes through the hallucination
+        check, so a cough that the VAD took for speech does not become words.
+        """
+        from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+        rate = ASR_SAMPLE_RATE
+        covered = sorted(
+            (w.start_s, w.end_s) for s in segments for w in (s.words or ()) if w.end_s > w.start_s
+        )
+        if not covered:
+            covered = sorted((s.start_s, s.end_s) for s in segments)
+        holes: list[tuple[float, float]] = []
+        for region in get_speech_timestamps(samples, VadOptions()):
+            start, end = region["start"] / rate, region["end"] / rate
+            cursor = start
+            for a, b in covered:
+                if b <= cursor or a >= end:
+                    continue
+                if a - cursor >= _GAP_MIN_S:
+                    holes.append((cursor, a))
+                cursor = max(cursor, b)
+            if end - cursor >= _GAP_MIN_S:
+                holes.append((cursor, end))
+        if not holes:
+            return segments
+        lead_in = HESITATION_PROMPT if self.options.keep_hesitations else None
+        out = list(segments)
+        for a, b in holes:
+            first = max(0, int((a - 0.2) * rate))
+            found, _ = self._decode(model, samples[first : int((b + 0.2) * rate)], lead_in, None)
+            logger.debug("re-decoded %.1f-%.1f s that the decoder skipped", a, b)
+            out.extend(f.shifted(first / rate) for f in found)
+        return tuple(sorted(out, key=lambda s: s.start_s))
+
     def transcribe(self, audio: Audio, question: Question | None = None) -> Transcript:
         """Transcribe a whole answer. Blocking; returns when every segment is decoded."""
         opts = self.options
@@ -239,6 +283,8 @@ class WhisperTranscriber:
         )
         if prompt.hotwords:
             decoded = self._confirm_hints(model, samples, decoded, prompt)
+        if opts.vad_filter:
+            decoded = self._fill_gaps(model, samples, decoded)
         segments, discarded = (
             split_hallucinations(decoded) if opts.drop_hallucinations else (decoded, ())
         )
