@@ -338,3 +338,15 @@ def test_a_story_about_another_principle_is_off_topic() -> None:
     assert "does not show what the question asks" in evaluation.tips[0]
     focus = evaluation.details["focus"]
     assert isinstance(focus, list) and all(f["status"] == "missing" for f in focus)
+
+
+def test_clauses_and_lists() -> None:
+    from voice_interview.scoring.concepts import is_listing, split_clauses
+
+    assert split_clauses("It blocks the thread, so the pool runs dry under load.") == [
+        "It blocks the thread",
+        "the pool runs dry under load.",
+    ]
+    assert split_clauses("Short one.") == []
+    assert is_listing("Redis, Memcached, TTL, LRU, write-through.")
+    assert not is_listing("The cache sits in front of the database and keeps hot rows.")
