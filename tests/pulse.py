@@ -232,9 +232,10 @@ class VirtualAudio:
         )
 
     def record_speaker(self, wav: Path, sample_rate: int = 16000) -> subprocess.Popen[bytes]:
-        """Start recording what the virtual speaker plays to ``wav`` (mono, 16-bit); stop the
-        recording with ``terminate()``, which leaves a complete WAV file."""
-        return subprocess.Popen(
+        """Start recording what the virtual speaker plays to ``wav`` (mono, 16-bit) and return
+        once parecord is writing (0.1 s of audio on disk, within 5 s); stop the recording with
+        ``terminate()``, which leaves a complete WAV file."""
+        recorder = subprocess.Popen(
             [
                 "parecord",
                 f"--device={SPEAKER_SINK}.monitor",
@@ -249,6 +250,13 @@ class VirtualAudio:
             stdin=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
+        deadline = time.monotonic() + 5
+        while not wav.exists() or wav.stat().st_size < 44 + sample_rate // 10 * 2:
+            if time.monotonic() > deadline:
+                recorder.kill()
+                raise AssertionError(f"parecord wrote nothing to {wav} in 5 s")
+            time.sleep(0.02)
+        return recorder
 
     @contextlib.contextmanager
     def activate(self) -> Iterator[None]:

@@ -96,10 +96,6 @@ def test_speaker_plays_to_the_default_output(
     heard_wav = tmp_path / "heard.wav"
     recorder = virtual_audio.record_speaker(heard_wav)
     try:
-        deadline = time.monotonic() + 5
-        while not heard_wav.exists() or heard_wav.stat().st_size < 44 + 3200:
-            assert time.monotonic() < deadline, "parecord wrote nothing"
-            time.sleep(0.02)
         started = time.monotonic()
         Speaker().play(speech)  # 22.05 kHz, played as is (PulseAudio takes any rate)
         took_s = time.monotonic() - started
