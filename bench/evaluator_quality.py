@@ -131,7 +131,8 @@ def asr_transcripts(rows: list[dict[str, Any]], model: str, cache: Path | None) 
 
     Transcripts are cached in ``cache`` (keyed by model, voice options and text), so re-running
     the benchmark after an evaluator change re-scores without re-transcribing (~15 min saved).
-    The cache key includes the app version; delete the folder after changing the recogniser.
+    The cache key includes the app version and the recogniser's options; delete the folder
+    after changing the recogniser's code.
     """
     import hashlib
 
@@ -144,12 +145,15 @@ def asr_transcripts(rows: list[dict[str, Any]], model: str, cache: Path | None) 
     bank = load_bank()
     speech = SpeechOptions(length_scale=1.1)
     speaker = PiperSynthesizer(speech)
-    transcriber = WhisperTranscriber(TranscribeOptions(model=model))
+    options = TranscribeOptions(model=model)
+    transcriber = WhisperTranscriber(options)
     out = []
     for i, row in enumerate(rows):
         print(f"  speaking and transcribing {i + 1}/{len(rows)}", file=sys.stderr, end="\r")
         key = hashlib.sha256(
-            json.dumps([__version__, model, repr(speech), row["question_id"], row["text"]]).encode()
+            json.dumps(
+                [__version__, repr(options), repr(speech), row["question_id"], row["text"]]
+            ).encode()
         ).hexdigest()[:24]
         file = cache / f"{key}.json" if cache else None
         if file is not None and file.exists():
