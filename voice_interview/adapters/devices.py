@@ -113,7 +113,48 @@ def _level_dbfs(samples: npt.NDArray[np.float32]) -> float:
     return 20 * math.log10(rms) if rms > 0 else float("-inf")
 
 
-class Microphone:
+class _Input:
+    """What both microphones share: the mute gate, the level and the ``with`` block.
+
+    Subclasses set ``_gate`` and ``_level`` and define :meth:`open` and :meth:`close`.
+    """
+
+    _gate: _MuteGate
+    _level: float
+
+    def open(self) -> Self:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self.open()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def muted(self) -> bool:
+        return self._gate.muted
+
+    @property
+    def dropped_blocks(self) -> int:
+        """Blocks discarded because the microphone was muted (or in an unmute tail)."""
+        return self._gate.dropped_blocks
+
+    @property
+    def level_dbfs(self) -> float:
+        """RMS level of the latest block kept, in dBFS (-inf while muted)."""
+        return self._level
+
+
+class Microphone(_Input):
     """The live microphone: mono float32 blocks from a PortAudio input stream.
 
     PortAudio's audio thread pushes each block into a thread-safe queue (unbounded: about
@@ -230,27 +271,7 @@ class Microphone:
             stream.close(ignore_errors=True)
             self.flush()
 
-    def __enter__(self) -> Self:
-        return self.open()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
     # -- muting ----------------------------------------------------------------------------
-
-    @property
-    def muted(self) -> bool:
-        return self._gate.muted
-
-    @property
-    def dropped_blocks(self) -> int:
-        """Device blocks discarded because the microphone was muted (or in an unmute tail)."""
-        return self._gate.dropped_blocks
 
     def mute(self) -> None:
         """Ignore the input from now on (e.g. while the interviewer speaks).
@@ -277,11 +298,6 @@ class Microphone:
                 return dropped
 
     # -- reading ---------------------------------------------------------------------------
-
-    @property
-    def level_dbfs(self) -> float:
-        """RMS level of the latest block captured and kept, in dBFS (-inf while muted)."""
-        return self._level
 
     def read(self, timeout_s: float = 1.0) -> Audio | None:
         """The next block, waiting up to ``timeout_s``; None when none arrived in time.
@@ -365,7 +381,7 @@ class Microphone:
             )
 
 
-class FileMicrophone:
+class FileMicrophone(_Input):
     """A stand-in microphone fed from an :class:`Audio`, for the demo and tests.
 
     Same interface as :class:`Microphone`. Block ``i`` "arrives" when its last sample would
@@ -427,25 +443,6 @@ class FileMicrophone:
             self._ready.clear()
             self._arrived = self.num_blocks
 
-    def __enter__(self) -> Self:
-        return self.open()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    @property
-    def muted(self) -> bool:
-        return self._gate.muted
-
-    @property
-    def dropped_blocks(self) -> int:
-        return self._gate.dropped_blocks
-
     @property
     def finished(self) -> bool:
         """Every block has arrived and been read (or dropped)."""
@@ -473,11 +470,6 @@ class FileMicrophone:
             dropped = len(self._ready) * self.block_samples
             self._ready.clear()
             return dropped
-
-    @property
-    def level_dbfs(self) -> float:
-        """RMS level of the latest block read, in dBFS (-inf while muted)."""
-        return self._level
 
     def read(self, timeout_s: float = 1.0) -> Audio | None:
         """The next block, waiting up to ``timeout_s`` for it to arrive; None when it did not,
