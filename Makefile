@@ -27,9 +27,10 @@ BUILD_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 # (pactl, paplay, parecord) and libasound2-plugins (ALSA's "pulse" PCM) give the device tests
 # virtual speakers and microphones (tests/pulse.py); alsa-utils for aplay/arecord when debugging;
 # chromium: the headless browser the HTML report tests drive (through playwright);
-# build-essential + cmake compile llama-cpp-python for the real-model judge test.
+# build-essential + cmake compile llama-cpp-python for the real-model judge test;
+# espeak-ng is the second voice of bench/turn_taking.py.
 SYSTEM_PACKAGES := libportaudio2 pulseaudio pulseaudio-utils libasound2-plugins alsa-utils \
-	chromium build-essential cmake
+	chromium build-essential cmake espeak-ng
 
 .PHONY: install demo test lint format bench system-deps clean
 
@@ -67,6 +68,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/practice_latency.py
 	$(BIN)/python bench/evaluator_quality.py --asr tiny.en
 	$(BIN)/python bench/batch_throughput.py
+	$(BIN)/python bench/turn_taking.py
 
 system-deps:
 	@if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \

@@ -8,8 +8,10 @@ and tier 3 on real recordings from shared/data/real-speech (see its README for l
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +33,18 @@ RATE = ASR_SAMPLE_RATE
 F = 512  # frame size of the fake, as Silero's
 PAD = round(EndpointOptions().stretch_pad_s * RATE)  # 3200 samples
 SPEECH, QUIET = 0.9, 0.0
+
+# The plain silence rule (no turn model, no content reports, no nudge, no forced cuts): the
+# tier-1 tests of starting, stretches, caps and framing run with it. The policy that weighs
+# the turn model and the content has its own tests below.
+SILENCE_RULE = EndpointOptions(
+    end_silence_s=3.0, nudge_reply_s=0.0, stretch_gap_s=0.6, max_stretch_s=math.inf
+)
+
+
+def rule(**changes: float) -> EndpointOptions:
+    return replace(SILENCE_RULE, **changes)
+
 
 Signal = npt.NDArray[np.float32]
 
@@ -61,6 +75,19 @@ class ScriptedDetector:
         self.resets += 1
 
 
+class ScriptedTurn:
+    """TurnDetector fake: answers from a list, one value per call, and records each window."""
+
+    def __init__(self, *answers: float | None, window_samples: int = 8 * RATE) -> None:
+        self.window_samples = window_samples
+        self.answers = list(answers)
+        self.windows: list[Signal] = []
+
+    def end_of_turn_probability(self, samples: Signal) -> float | None:
+        self.windows.append(samples.copy())
+        return self.answers.pop(0) if self.answers else None
+
+
 def scripted(*parts: tuple[int, float], frame: int = F) -> Signal:
     """A signal from (number of frames, probability) parts."""
     return np.concatenate(
@@ -76,13 +103,19 @@ def run(
     stop: bool = False,
     detector: ScriptedDetector | None = None,
     rate: int = RATE,
+    turn: ScriptedTurn | None = None,
+    checks: bool = False,
 ) -> tuple[list[EndpointEvent], Endpointer]:
-    endpointer = Endpointer(detector or ScriptedDetector(), options, sample_rate=rate)
+    endpointer = Endpointer(
+        detector or ScriptedDetector(), options or SILENCE_RULE, sample_rate=rate, turn=turn
+    )
     events: list[EndpointEvent] = []
     for pos in range(0, len(signal), chunk):
         events += endpointer.feed(signal[pos : pos + chunk])
     if stop:
         events += endpointer.stop()
+    if not checks:  # the turn-model checks at each pause, tested on their own
+        events = [e for e in events if e.kind != "turn_checked"]
     return events, endpointer
 
 
@@ -124,14 +157,15 @@ def test_thinking_pause_shorter_than_end_silence_does_not_end_the_answer() -> No
         ended(speech2_end + end_silence, "silence", 10 * F - PAD, speech2_end + PAD),
     ]
     assert endpointer.state == "ended"
-    assert endpointer.elapsed_s == (speech2_end + end_silence) / RATE
+    assert endpointer.reopenable  # still listening: speech now would reopen the answer
+    assert endpointer.elapsed_s == len(signal) / RATE
     assert endpointer.speech_s == 126 * F / RATE
 
 
 def test_answer_ends_at_the_first_frame_end_after_end_silence() -> None:
     """Fed frame by frame: the answer is still open one frame before speech end + 3.0 s."""
     signal = scripted((40, SPEECH), (200, QUIET))
-    endpointer = Endpointer(ScriptedDetector())
+    endpointer = Endpointer(ScriptedDetector(), SILENCE_RULE)
     ended_at = None
     for index in range(240):
         events = endpointer.feed(signal[index * F : (index + 1) * F])
@@ -150,7 +184,7 @@ def test_answer_ends_at_the_first_frame_end_after_end_silence() -> None:
 @pytest.mark.parametrize("end_silence_s", [0.5, 1.5, 3.0, 4.2])
 def test_end_silence_is_configurable(end_silence_s: float) -> None:
     signal = scripted((30, SPEECH), (200, QUIET))
-    events, _ = run(signal, EndpointOptions(end_silence_s=end_silence_s))
+    events, _ = run(signal, rule(end_silence_s=end_silence_s))
     assert events[-1] == ended(30 * F + frames_for(end_silence_s) * F, "silence", 0, 30 * F + PAD)
 
 
@@ -179,12 +213,12 @@ def test_min_speech_needs_uninterrupted_speech_with_hysteresis() -> None:
 
 
 def test_min_speech_zero_starts_on_the_first_speech_frame() -> None:
-    events, _ = run(scripted((5, QUIET), (1, SPEECH), (5, QUIET)), EndpointOptions(min_speech_s=0))
+    events, _ = run(scripted((5, QUIET), (1, SPEECH), (5, QUIET)), rule(min_speech_s=0))
     assert events[0] == EndpointEvent("speech_started", 6 * F, start_sample=5 * F)
 
 
 def test_max_answer_caps_the_answer_from_its_first_speech() -> None:
-    options = EndpointOptions(max_answer_s=5.0)
+    options = rule(max_answer_s=5.0)
     signal = scripted((50, QUIET), (400, SPEECH))
     events, endpointer = run(signal, options)
     cap = 50 * F + frames_for(5.0) * F  # 157 frames after the onset
@@ -197,7 +231,7 @@ def test_max_answer_caps_the_answer_from_its_first_speech() -> None:
 
 
 def test_max_answer_during_a_pause_closes_the_stretch_at_the_last_speech() -> None:
-    options = EndpointOptions(max_answer_s=4.0)
+    options = rule(max_answer_s=4.0)
     signal = scripted((100, SPEECH), (100, QUIET))  # cap at 125 frames, 25 frames into pause
     events, _ = run(signal, options)
     assert events[-2:] == [
@@ -207,7 +241,7 @@ def test_max_answer_during_a_pause_closes_the_stretch_at_the_last_speech() -> No
 
 
 def test_no_speech_timeout() -> None:
-    options = EndpointOptions(no_speech_timeout_s=2.0)
+    options = rule(no_speech_timeout_s=2.0)
     events, endpointer = run(scripted((500, QUIET)), options)
     assert events == [ended(frames_for(2.0) * F, "no_speech")]  # 63 frames = 32256 samples
     assert endpointer.state == "ended"
@@ -215,7 +249,7 @@ def test_no_speech_timeout() -> None:
 
 
 def test_no_speech_timeout_lets_a_burst_in_progress_finish() -> None:
-    options = EndpointOptions(no_speech_timeout_s=2.0)
+    options = rule(no_speech_timeout_s=2.0)
     # Speech begins at frame 60 (1.92 s); the timeout (frame 63) falls inside the 8 frames
     # that confirm it.
     events, _ = run(scripted((60, QUIET), (30, SPEECH), (120, QUIET)), options)
@@ -268,7 +302,7 @@ def test_stretches_merge_short_pauses_and_close_on_long_ones() -> None:
 
 
 def test_stretch_padding_never_overlaps_the_previous_stretch() -> None:
-    options = EndpointOptions(stretch_gap_s=0.1)  # 4 frames (128 ms) < 2 x 0.2 s padding
+    options = rule(stretch_gap_s=0.1)  # 4 frames (128 ms) < 2 x 0.2 s padding
     events, _ = run(scripted((20, SPEECH), (5, QUIET), (20, SPEECH), (200, QUIET)), options)
     first, second = [e for e in events if e.kind == "stretch_closed"]
     assert first == stretch(20 * F + 4 * F, 0, 20 * F + 4 * F)  # padding clipped at decision
@@ -314,7 +348,7 @@ def test_events_do_not_depend_on_irregular_chunks_or_on_stop_timing() -> None:
     signal = CHUNK_SCRIPT[: 150 * F + 77]
     reference, _ = run(signal, stop=True)
     rng = np.random.default_rng(7)
-    endpointer = Endpointer(ScriptedDetector())
+    endpointer = Endpointer(ScriptedDetector(), SILENCE_RULE)
     events: list[EndpointEvent] = []
     pos = 0
     while pos < len(signal):
@@ -322,7 +356,7 @@ def test_events_do_not_depend_on_irregular_chunks_or_on_stop_timing() -> None:
         events += endpointer.feed(signal[pos : pos + size])
         pos += size
     events += endpointer.stop()
-    assert events == reference
+    assert [e for e in events if e.kind != "turn_checked"] == reference
     assert reference[-1].sample == len(signal)
 
 
@@ -354,10 +388,11 @@ def test_timing_comes_from_sample_counts_only(monkeypatch: pytest.MonkeyPatch) -
 
 def test_reset_starts_over_and_resets_the_detector() -> None:
     detector = ScriptedDetector()
-    endpointer = Endpointer(detector)
+    endpointer = Endpointer(detector, SILENCE_RULE)
     assert detector.resets == 1
     first = endpointer.feed(scripted((40, SPEECH), (120, QUIET)))
-    assert endpointer.feed(scripted((40, SPEECH))) == []
+    assert endpointer.reopenable  # ended on silence: speech now would reopen the answer
+    assert [e.kind for e in endpointer.feed(scripted((40, SPEECH)))] == ["answer_reopened"]
     endpointer.reset()
     assert detector.resets == 2
     assert (endpointer.state, endpointer.elapsed_s, endpointer.speech_s) == ("waiting", 0.0, 0.0)
@@ -368,7 +403,7 @@ def test_options_are_validated_and_echoed() -> None:
     options = EndpointOptions(end_silence_s=2.0)
     assert Endpointer(ScriptedDetector(), options).options is options
     assert Endpointer(ScriptedDetector()).options == EndpointOptions()
-    assert run(scripted((20, SPEECH)), EndpointOptions(max_answer_s=math.inf))[0] == [started(0)]
+    assert run(scripted((20, SPEECH)), rule(max_answer_s=math.inf))[0] == [started(0)]
     bad: dict[str, float]
     for bad in (
         {"end_silence_s": 0.0},
@@ -386,6 +421,206 @@ def test_options_are_validated_and_echoed() -> None:
         Endpointer(ScriptedDetector()).feed(np.zeros((2, 512), np.float32))
     with pytest.raises(ValueError, match="sample_rate"):
         Endpointer(ScriptedDetector(), sample_rate=0)
+
+
+# --- tier 1: the policy (turn model + content + silence) --------------------------------------
+
+POLICY = EndpointOptions()  # the defaults: what practice listens with
+GAP = frames_for(POLICY.stretch_gap_s)  # 10 frames: the pause that closes a stretch
+QUICK = frames_for(POLICY.finished_silence_s)  # 16 frames
+FALLBACK = frames_for(POLICY.fallback_silence_s)  # 94 frames
+LONGEST = frames_for(POLICY.end_silence_s)  # 250 frames
+REPLY = frames_for(POLICY.nudge_reply_s)  # 125 frames
+
+
+def policy_run(
+    signal: Signal,
+    *answers: float | None,
+    content: tuple[bool, int] | None = None,
+    chunk: int = F,
+    options: EndpointOptions = POLICY,
+    no_model: bool = False,
+) -> tuple[list[EndpointEvent], Endpointer, ScriptedTurn]:
+    turn = ScriptedTurn(*answers)
+    endpointer = Endpointer(ScriptedDetector(), options, turn=None if no_model else turn)
+    if content is not None:
+        endpointer.set_content(*content)
+    events: list[EndpointEvent] = []
+    for pos in range(0, len(signal), chunk):
+        events += endpointer.feed(signal[pos : pos + chunk])
+    return events, endpointer, turn
+
+
+def checked(decided: int, speech_end: int, p: float | None) -> EndpointEvent:
+    return EndpointEvent("turn_checked", decided, end_sample=speech_end, probability=p)
+
+
+def test_a_finished_answer_ends_half_a_second_after_the_last_word() -> None:
+    end = 40 * F
+    events, endpointer, turn = policy_run(
+        scripted((40, SPEECH), (300, QUIET)), 0.9, content=(True, end + PAD)
+    )
+    assert events == [
+        started(0),
+        stretch(end + GAP * F, 0, end + PAD),
+        checked(end + GAP * F, end, 0.9),
+        ended(end + QUICK * F, "finished", 0, end + PAD),
+    ]
+    assert len(turn.windows) == 1  # asked once, at the pause
+    assert endpointer.reopenable
+
+
+def test_the_turn_model_hears_the_last_8_s_up_to_the_pause() -> None:
+    rng = np.random.default_rng(3)
+    # 300 speech frames (9.6 s) with distinct values, so the window's position is checkable.
+    values = rng.uniform(0.6, 0.99, 300)
+    signal = np.concatenate([scripted(*[(1, float(v)) for v in values]), scripted((40, QUIET))])
+    options = replace(POLICY, max_stretch_s=math.inf)
+    _, _, turn = policy_run(signal, 0.9, content=(True, 10**9), options=options)
+    (window,) = turn.windows
+    decided = 300 * F + GAP * F
+    np.testing.assert_array_equal(window, signal[decided - 8 * RATE : decided])
+    # Shorter answers: everything heard so far.
+    _, _, turn = policy_run(scripted((5, QUIET), (40, SPEECH), (40, QUIET)), 0.9)
+    assert turn.windows[0].shape == ((45 + GAP) * F,)
+
+
+def test_content_unfinished_waits_the_longest_silence_then_nudges_then_ends() -> None:
+    end = 40 * F
+    signal = scripted((40, SPEECH), (LONGEST + REPLY + 20, QUIET))
+    events, _, _ = policy_run(signal, 0.95, content=(False, end + PAD))
+    assert [e.kind for e in events] == [
+        "speech_started", "stretch_closed", "turn_checked", "nudge", "answer_ended",
+    ]  # fmt: skip
+    nudge, last = events[-2:]
+    assert nudge == EndpointEvent("nudge", end + LONGEST * F, end_sample=end)
+    assert last == ended(end + LONGEST * F + REPLY * F, "silence", 0, end + PAD)
+
+
+def test_the_turn_model_saying_unfinished_outweighs_finished_content() -> None:
+    end = 40 * F
+    events, _, _ = policy_run(
+        scripted((40, SPEECH), (LONGEST + 10, QUIET)), 0.2, content=(True, end + PAD)
+    )
+    assert [e.kind for e in events][-1] == "nudge"
+    assert events[-1].sample == end + LONGEST * F
+
+
+def test_no_content_report_means_unfinished() -> None:
+    events, _, _ = policy_run(scripted((40, SPEECH), (LONGEST + 10, QUIET)), 0.99)
+    assert events[-1].kind == "nudge"
+
+
+def test_a_stale_content_report_does_not_count() -> None:
+    # The report covers the first burst only; the second burst came after it.
+    signal = scripted((40, SPEECH), (5, QUIET), (40, SPEECH), (LONGEST + 10, QUIET))
+    events, _, _ = policy_run(signal, 0.99, content=(True, 40 * F + PAD))
+    assert events[-1].kind == "nudge"
+
+
+def test_a_late_content_report_ends_the_answer_at_the_next_frame() -> None:
+    end = 40 * F
+    turn = ScriptedTurn(0.9)
+    endpointer = Endpointer(ScriptedDetector(), POLICY, turn=turn)
+    events = endpointer.feed(scripted((40, SPEECH), (30, QUIET)))  # 0.96 s of pause
+    assert events[-1].kind == "turn_checked"
+    endpointer.set_content(True, end + PAD)  # the transcript came back after 30 frames
+    events = endpointer.feed(scripted((5, QUIET)))
+    assert events == [ended(end + 31 * F, "finished", 0, end + PAD)]
+
+
+def test_without_a_turn_model_finished_content_ends_on_the_silence_rule() -> None:
+    end = 40 * F
+    signal = scripted((40, SPEECH), (200, QUIET))
+    for events in (
+        policy_run(signal, content=(True, end + PAD), no_model=True)[0],
+        policy_run(signal, None, content=(True, end + PAD))[0],  # a model that is off
+    ):
+        assert checked(end + GAP * F, end, None) in events
+        assert events[-1] == ended(end + FALLBACK * F, "finished", 0, end + PAD)
+
+
+def test_speech_after_a_nudge_keeps_the_answer_open() -> None:
+    end = 40 * F
+    signal = scripted(
+        (40, SPEECH), (LONGEST + 20, QUIET), (40, SPEECH), (QUICK + 5, QUIET)
+    )  # fmt: skip
+    events, endpointer, turn = policy_run(signal, 0.9, 0.9, content=(False, end + PAD))
+    kinds = [e.kind for e in events]
+    assert kinds.count("nudge") == 1 and "answer_ended" not in kinds
+    assert endpointer.state == "pausing"
+    assert len(turn.windows) == 2  # once per pause
+
+
+def test_a_reopened_answer_is_one_answer() -> None:
+    start2 = 40 * F + (QUICK + 30) * F
+    end2 = start2 + 40 * F
+    signal = scripted((40, SPEECH), (QUICK + 30, QUIET), (40, SPEECH), (QUICK + 5, QUIET))
+    events, endpointer, _ = policy_run(signal, 0.9, 0.9, content=(True, 10**9))
+    assert [e.kind for e in events if e.kind != "turn_checked"] == [
+        "speech_started", "stretch_closed", "answer_ended",
+        "answer_reopened", "stretch_closed", "answer_ended",
+    ]  # fmt: skip
+    reopened = next(e for e in events if e.kind == "answer_reopened")
+    assert reopened == EndpointEvent("answer_reopened", start2 + 8 * F, start_sample=start2)
+    stretches = [e for e in events if e.kind == "stretch_closed"]
+    assert stretches[1].start_sample == start2 - PAD  # no overlap with the first stretch
+    assert events[-1] == ended(end2 + QUICK * F, "finished", 0, end2 + PAD)
+    assert endpointer.speech_s == 80 * F / RATE
+    # Enter (stop) after a close ends it for good: speech no longer reopens it.
+    assert endpointer.stop() == []
+    assert not endpointer.reopenable
+    assert endpointer.feed(scripted((40, SPEECH))) == []
+
+
+def test_a_long_fluent_stretch_is_cut_at_its_quietest_frame() -> None:
+    # 8 s of speech without a pause; one frame in each 3 s is quieter (0.6 instead of 0.9).
+    parts: list[tuple[int, float]] = [(70, SPEECH), (1, 0.6), (60, SPEECH), (1, 0.55)]
+    parts += [(118, SPEECH), (20, QUIET)]
+    signal = scripted(*parts)
+    events, _, _ = policy_run(signal, 0.1)
+    cuts = [e for e in events if e.kind == "stretch_closed"]
+    limit = frames_for(POLICY.max_stretch_s)  # 94 frames: the first cut is decided then
+    assert cuts[0] == stretch(limit * F, 0, 70 * F + F // 2)
+    second_start = 70 * F + F // 2
+    assert cuts[1].start_sample == second_start  # contiguous: nothing lost, nothing twice
+    assert cuts[1].end_sample == 131 * F + F // 2  # the 0.55 frame
+    assert all(a.end_sample == b.start_sample for a, b in itertools.pairwise(cuts[:-1]))
+    assert all(
+        c.end_sample is not None
+        and c.start_sample is not None
+        and c.end_sample - c.start_sample <= POLICY.max_stretch_s * RATE
+        for c in cuts
+    )
+
+
+@pytest.mark.parametrize("chunk", [1, 300, 512, 1000, 7777])
+def test_the_policy_does_not_depend_on_chunk_size(chunk: int) -> None:
+    signal = scripted(
+        (5, QUIET), (150, SPEECH), (1, 0.5), (60, SPEECH), (12, QUIET), (30, SPEECH),
+        (QUICK + 40, QUIET), (20, SPEECH), (LONGEST + REPLY + 5, QUIET),
+    )  # fmt: skip
+    # Content: finished up to the second pause (ends quickly; the last burst reopens it, and
+    # with no report for it the answer is nudged, then ends).
+    reference = policy_run(signal, 0.3, 0.9, 0.9, content=(True, 260 * F))
+    events = policy_run(signal, 0.3, 0.9, 0.9, content=(True, 260 * F), chunk=chunk)
+    assert events[0] == reference[0]
+    kinds = [e.kind for e in reference[0]]
+    assert {"answer_reopened", "nudge"} <= set(kinds) and kinds[-1] == "answer_ended"
+    for a, b in zip(events[2].windows, reference[2].windows, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_policy_options_are_validated() -> None:
+    for bad in (
+        {"finished_silence_s": 0.0},
+        {"fallback_silence_s": -1.0},
+        {"nudge_reply_s": -1.0},
+        {"max_stretch_s": 0.0},
+        {"turn_threshold": 1.5},
+    ):
+        with pytest.raises(ValueError, match="EndpointOptions"):
+            EndpointOptions(**bad)
 
 
 # --- tier 2: real Silero on synthetic signals -------------------------------------------------
@@ -410,7 +645,7 @@ def listen(
 ) -> list[EndpointEvent]:
     """Feed ``samples`` in 512-sample chunks, as a live microphone would deliver them."""
     detector.reset()
-    endpointer = Endpointer(detector, options)
+    endpointer = Endpointer(detector, options or SILENCE_RULE)
     events: list[EndpointEvent] = []
     for pos in range(0, len(samples), SILERO_FRAME_SAMPLES):
         events += endpointer.feed(samples[pos : pos + SILERO_FRAME_SAMPLES])
@@ -425,7 +660,7 @@ def test_silero_digital_silence_is_not_speech(silero: SileroSpeechDetector) -> N
 def test_silero_white_noise_at_minus_30_dbfs_is_not_speech(silero: SileroSpeechDetector) -> None:
     rng = np.random.default_rng(1234)
     noise = (rng.standard_normal(10 * RATE) * 10 ** (-30 / 20)).astype(np.float32)
-    assert listen(silero, noise, EndpointOptions(no_speech_timeout_s=8.0)) == [
+    assert listen(silero, noise, rule(no_speech_timeout_s=8.0)) == [
         ended(frames_for(8.0) * F, "no_speech")
     ]
     assert probabilities(silero, noise).max() < EndpointOptions().speech_threshold
@@ -523,7 +758,7 @@ def test_a_two_second_pause_between_real_clips(
     joined = np.concatenate([first, silence(2.0), second, silence(3.5)])
     second_starts = len(first) + 2 * RATE
 
-    events = listen(silero, joined, EndpointOptions(end_silence_s=3.0))
+    events = listen(silero, joined, rule(end_silence_s=3.0))
     assert [e.kind for e in events].count("answer_ended") == 1
     assert events[-1].reason == "silence"
     assert events[-1].sample > second_starts + 2 * RATE  # ended after the second clip
@@ -531,9 +766,15 @@ def test_a_two_second_pause_between_real_clips(
     assert len(stretches) == 2
     assert stretches[0].sample < second_starts  # transcribable while the pause goes on
 
-    events = listen(silero, joined, EndpointOptions(end_silence_s=1.5))
-    assert events[-1].reason == "silence"
-    assert len(first) + 1.0 * RATE < events[-1].sample < second_starts  # ended in the gap
+    events = listen(silero, joined, rule(end_silence_s=1.5))
+    closed = [e for e in events if e.kind == "answer_ended"]
+    assert closed[0].reason == "silence"
+    assert len(first) + 1.0 * RATE < closed[0].sample < second_starts  # ended in the gap
+    # ... and the second clip, heard before anything else happened, reopened the same answer.
+    reopened = next(e for e in events if e.kind == "answer_reopened")
+    assert reopened.start_sample is not None
+    assert abs(reopened.start_sample - second_starts) < 0.3 * RATE
+    assert events[-1].kind == "answer_ended" and events[-1].start_sample == closed[0].start_sample
 
 
 def test_measure_silero_cost_per_frame(

@@ -71,7 +71,8 @@ def make_interview(
     @contextmanager
     def microphone(question: Question, follow_up: bool) -> Iterator[FileMicrophone]:
         audio = answers.get((question.id, follow_up)) or Audio.silence(0.5)
-        with FileMicrophone(audio, realtime=0.0, trailing_silence_s=options.end_silence_s + 1) as m:
+        trailing = options.end_silence_s + 5.0  # room for a nudge and its reply
+        with FileMicrophone(audio, realtime=0.0, trailing_silence_s=trailing) as m:
             yield m
 
     interview = Interview(
@@ -192,3 +193,72 @@ def test_demo_command_runs_a_whole_interview(tmp_path: Path) -> None:
     record = json.loads((folder / "session.json").read_text())
     assert record["status"] == "completed"
     assert (folder / "q01-scalable-backend" / "evaluation.json").is_file()
+
+
+class SureTurn:
+    """TurnDetector fake at the protocol boundary: every pause sounds finished, so the only
+    thing that keeps the answer open is what the candidate does next."""
+
+    window_samples = 8 * 16_000
+    problem: str | None = None
+
+    def try_load(self) -> bool:
+        return True
+
+    def end_of_turn_probability(self, samples: Any) -> float:
+        return 0.99
+
+
+RESULT = "As a result, the failures went from three a week to zero."
+MORE = "And what I learned is to ask who owns a job before it goes live."
+
+
+def test_speech_after_a_premature_close_reopens_the_same_answer(
+    tmp_path: Path, candidate: PiperSynthesizer
+) -> None:
+    first = candidate.synthesize(f"{STORY} {RESULT}")
+    more = candidate.synthesize(MORE)
+    # A finished-sounding story, 1 s of thinking, then one more sentence.
+    answer = concatenate([first, Audio.silence(1.0, first.sample_rate), more])
+    options = PracticeOptions(round_id="leadership-principles", questions=1, follow_up=False)
+    interview, session = make_interview(tmp_path, {("ownership", False): answer}, options)
+    interview._turn = SureTurn()  # type: ignore[assignment]
+    shown: list[str] = []
+    interview.display.message = shown.append  # type: ignore[method-assign]
+    results = interview.run(plan_questions(BANK, options))
+
+    assert "(Still listening: go on.)" in shown  # it closed at the pause, then reopened
+    assert len(interview.latencies) == 2  # scored at the close, and again at the real end
+    evaluation = results[0].evaluation
+    assert evaluation is not None
+    heard = normalize_text(evaluation.transcript.text)
+    assert "learned" in heard and "billing" in heard  # one transcript: both parts
+    folder = session.folder / "q01-ownership"
+    assert not (folder / "followup-answer.wav").exists()  # not a second answer
+    saved = json.loads((folder / "evaluation.json").read_text())
+    assert saved["overall"] == evaluation.overall and "learned" in saved["transcript"]["text"]
+    from voice_interview.adapters.audio_files import load_audio
+
+    recorded = load_audio(folder / "answer.wav")
+    assert recorded.duration_s >= answer.duration_s - 0.1  # one file, no gap
+
+
+def test_an_unfinished_story_is_not_cut_at_a_long_pause_and_gets_a_nudge(
+    tmp_path: Path, candidate: PiperSynthesizer
+) -> None:
+    situation = candidate.synthesize(
+        "Last year at my previous company our nightly billing export kept failing, and"
+    )
+    rest = candidate.synthesize(
+        "the team that owned it had moved on. I decided to take it on. I read the logs and "
+        "fixed the job. As a result the failures went from three a week to zero."
+    )
+    answer = concatenate([situation, Audio.silence(6.0, situation.sample_rate), rest])
+    options = PracticeOptions(round_id="leadership-principles", questions=1, follow_up=False)
+    interview, _ = make_interview(tmp_path, {("ownership", False): answer}, options)
+    interview._turn = SureTurn()  # type: ignore[assignment]  # even a sure-sounding pause
+    results = interview.run(plan_questions(BANK, options))
+    assert len(interview.latencies) == 1  # never closed at the 6 s pause
+    heard = normalize_text(results[0].evaluation.transcript.text)  # type: ignore[union-attr]
+    assert "billing" in heard and "zero" in heard
+    assert interview.nudges == 0  # 6 s < end_silence_s: no prompt either

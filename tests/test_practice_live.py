@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import jiwer
+import numpy as np
 import pytest
 from pulse import PulseError, VirtualAudio
 
@@ -178,3 +179,64 @@ def test_kill_during_an_answer_then_resume(
     record = session_record(sessions)
     assert record is not None and record["status"] == "completed"
     assert [q["status"] for q in record["questions"]] == ["answering", "answered"]
+
+
+HALF_1 = "Last year at my previous company our nightly billing export kept failing, and"
+HALF_2 = (
+    "the team that owned it had moved on. I decided to take it on. I read the logs, I found "
+    "the schema change and I fixed the job. As a result the failures went from three a week "
+    "to zero."
+)
+
+
+def test_a_six_second_pause_mid_sentence_is_one_answer_and_nobody_talks_over_it(
+    virtual_audio: VirtualAudio, tmp_path: Path
+) -> None:
+    voice = PiperSynthesizer(SpeechOptions(length_scale=1.1, noise_scale=0.0, noise_w_scale=0.0))
+    first, second = voice.synthesize(HALF_1), voice.synthesize(HALF_2)
+    rate = first.sample_rate
+    spoken = concatenate([first, Audio.silence(6.0, rate), second, Audio.silence(0.3, rate)])
+    wav = write_wav(spoken, tmp_path / "paused.wav")
+    sessions = tmp_path / "sessions"
+    speaker_wav = tmp_path / "speaker.wav"
+    # The default turn taking (not the suite's 2.5 s): --end-silence-s back to its default.
+    proc = practice(virtual_audio, sessions, "--questions", "1", "--end-silence-s", "8.5")
+    recorder = None
+    try:
+        wait_for(lambda: answering(sessions, 0), 120, proc)
+        recorder = virtual_audio.record_speaker(speaker_wav)
+        recording_from = time.monotonic()
+        time.sleep(0.5)
+        played_from = time.monotonic()
+        virtual_audio.play_into_mic(wav).wait(timeout=60)
+        played_to = time.monotonic()
+        out, err = proc.communicate(timeout=180)
+    finally:
+        if recorder is not None:
+            recorder.terminate()
+            recorder.wait(timeout=10)
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    record = session_record(sessions)
+    assert record is not None and record["status"] == "completed"
+    q = record["questions"][0]
+    assert q["status"] == "answered"
+    folder = next(sessions.iterdir())
+    transcript = json.loads((folder / q["transcript"]).read_text())
+    heard = normalize_text(transcript["text"])
+    assert jiwer.wer(normalize_text(f"{HALF_1} {HALF_2}"), heard) <= 0.25, heard
+    assert "billing" in heard and "zero" in heard  # both sides of the pause, one transcript
+    recorded = load_audio(folder / q["answer_audio"])
+    assert recorded.duration_s >= spoken.duration_s - 0.3  # nothing of it missing
+    # The virtual speaker was silent while the candidate spoke (the summary came after).
+    heard_out = load_audio(speaker_wav, reject_silent=False).samples
+    window = 800  # 50 ms at 16 kHz
+    frames = heard_out[: len(heard_out) - len(heard_out) % window].reshape(-1, window)
+    loud = np.flatnonzero(np.sqrt(np.mean(frames**2, axis=1)) > 10 ** (-40 / 20))
+    assert loud.size, "the summary should have been heard on the speaker"
+    offsets = loud * window / 16000  # seconds from the start of the recording
+    candidate = (played_from - recording_from + 0.3, played_to - recording_from - 0.3)
+    overlap = [t for t in offsets if candidate[0] < t < candidate[1]]
+    assert not overlap, f"the interviewer spoke at {overlap[:5]} s, while the candidate spoke"
+    assert "Score" in out

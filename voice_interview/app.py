@@ -11,7 +11,7 @@ import logging
 import sys
 import tomllib
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -92,13 +92,15 @@ def run_practice(
     from voice_interview.terminal import KeyReader
 
     session, plan, start = _session_and_plan(bank, options, sessions_dir, resume)
-    device_in: int | str | None = _device(input_device)
     speaker = Speaker(_device(output_device))
+    # One input stream for the whole interview: the microphone keeps listening between an
+    # answer and the interviewer's next words (a candidate who goes on is heard), and a device
+    # that allows one stream at a time is never opened twice.
+    with Microphone(_device(input_device)) as shared, KeyReader() as keys:
 
-    def microphone(question: Question, follow_up: bool) -> AbstractContextManager[Any]:
-        return Microphone(device_in)
+        def microphone(question: Question, follow_up: bool) -> AbstractContextManager[Any]:
+            return nullcontext(shared)
 
-    with KeyReader() as keys:
         _interview(bank, options, session, speaker, microphone, plain, keys).run(plan, start)
     print(f"Session saved in {session.folder}")
     return Path(session.folder)
@@ -115,6 +117,7 @@ def _interview(
 ) -> Any:
     """The interview loop with the real engines; only the devices differ between callers."""
     from voice_interview.adapters.piper import PiperSynthesizer
+    from voice_interview.adapters.turn import SmartTurnDetector
     from voice_interview.adapters.vad import SileroSpeechDetector
     from voice_interview.pipeline import build_pipeline
     from voice_interview.practice import Interview
@@ -130,6 +133,7 @@ def _interview(
         display=_display(plain, options.captions),
         keys=keys,
         session=session,
+        turn=SmartTurnDetector() if options.turn_model else None,
     )
 
 
@@ -150,6 +154,7 @@ def run_demo(
     """The whole mock interview with a simulated candidate (no microphone). Same loop."""
     from voice_interview.adapters.devices import FileMicrophone, Speaker
     from voice_interview.adapters.piper import PiperSynthesizer, SpeechOptions
+    from voice_interview.core.endpointing import EndpointOptions
 
     answers = load_sample_answers()
     session, plan, start = _session_and_plan(bank, options, sessions_dir, None)
@@ -165,7 +170,11 @@ def run_demo(
         entry = answers[question.id]
         text = entry.get("follow_up", "") if follow_up else entry["text"]
         audio = candidate.synthesize(text or "I'm not sure.")
-        mic = FileMicrophone(audio, realtime=0.0, trailing_silence_s=options.end_silence_s + 1.0)
+        # Not paced (realtime 0): the demo runs as fast as the machine, and the loop reads
+        # each answer's transcript before it listens on (see practice._OpenAnswer). Enough
+        # trailing silence for an unfinished-sounding answer to be nudged and end.
+        trailing = options.end_silence_s + EndpointOptions().nudge_reply_s + 1.0
+        mic = FileMicrophone(audio, realtime=0.0, trailing_silence_s=trailing)
         with mic:
             yield mic
 

@@ -109,7 +109,18 @@ def _build_parser() -> argparse.ArgumentParser:
             "--end-silence-s",
             type=float,
             default=d.end_silence_s,
-            help="seconds of silence that end an answer (thinking pauses are shorter)",
+            help="the longest silence while your answer sounds or reads unfinished (a "
+            "finished answer ends after half a second of silence)",
+        )
+        p.add_argument(
+            "--no-turn-model",
+            action="store_true",
+            help="judge the end of an answer by silence and content only (no Smart Turn)",
+        )
+        p.add_argument(
+            "--no-nudge",
+            action="store_true",
+            help='no "Anything to add?" after a long silence: the answer just ends',
         )
         p.add_argument(
             "--max-answer-s", type=float, default=d.max_answer_s, help="longest answer, seconds"
@@ -386,6 +397,8 @@ def _practice_options(args: argparse.Namespace) -> Any:
         max_answer_s=args.max_answer_s,
         follow_up=not args.no_follow_up,
         captions=not args.no_captions,
+        turn_model=not args.no_turn_model,
+        nudge=not args.no_nudge,
     )
 
 

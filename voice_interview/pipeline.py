@@ -90,17 +90,19 @@ class AnswerPipeline:
 class StreamingAnswer:
     """Transcription of one answer while it is still being spoken.
 
-    The live loop hands over each stretch of speech that the endpointer closed; a single worker
+    The live loop hands over each piece of speech that the endpointer closed; a single worker
     thread transcribes it while the candidate goes on, so when the answer ends only the last
-    stretch remains. :meth:`finish` joins the parts into one transcript (times relative to the
-    start of the answer), which is then scored like any other.
+    piece remains. :meth:`partial` is the transcript of the pieces done so far (the turn-taking
+    decision reads it); :meth:`finish` joins all of them into one transcript (times relative to
+    the start of the answer), which is then scored like any other. An answer that is reopened
+    gets more pieces and is finished again; :meth:`close` ends the worker.
     """
 
     def __init__(self, pipeline: AnswerPipeline, question: Question) -> None:
         self.pipeline = pipeline
         self.question = question
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="voice-asr")
-        self._parts: list[tuple[float, Future[Transcript | None]]] = []
+        self._parts: list[tuple[float, float, Future[Transcript | None]]] = []
 
     def _transcribe(self, audio: Audio) -> Transcript | None:
         try:
@@ -111,20 +113,54 @@ class StreamingAnswer:
             raise
 
     def add_stretch(self, audio: Audio, offset_s: float) -> None:
-        """Queue a closed stretch starting ``offset_s`` seconds into the answer."""
-        self._parts.append((offset_s, self._executor.submit(self._transcribe, audio)))
+        """Queue a closed piece of speech starting ``offset_s`` seconds into the answer."""
+        future = self._executor.submit(self._transcribe, audio)
+        self._parts.append((offset_s, offset_s + audio.duration_s, future))
+
+    @property
+    def queued(self) -> int:
+        """Pieces handed over so far."""
+        return len(self._parts)
+
+    def _done_prefix(self) -> list[tuple[float, float, Future[Transcript | None]]]:
+        done = []
+        for part in self._parts:
+            if not part[2].done():
+                break
+            done.append(part)
+        return done
+
+    def covered_s(self) -> float | None:
+        """End of the audio (seconds into the answer) up to which every piece is transcribed;
+        None while the first piece is still being transcribed."""
+        done = self._done_prefix()
+        return done[-1][1] if done else None
+
+    def partial(self) -> Transcript | None:
+        """The transcript of the pieces done so far, in order up to the first that is not
+        (None when there are no words yet). A piece that failed counts as no words."""
+        parts: list[tuple[float, Transcript]] = []
+        for offset, _, future in self._done_prefix():
+            transcript = future.result() if future.exception() is None else None
+            if transcript is not None:
+                parts.append((offset, transcript))
+        if not parts:
+            return None
+        return merge_transcripts(parts, max(end for _, end, _ in self._parts))
 
     def captions(self) -> str:
-        """Text of the stretches transcribed so far (for live captions)."""
-        done = [f.result() for _, f in self._parts if f.done() and f.exception() is None]
+        """Text of the pieces transcribed so far (for live captions)."""
+        done = [f.result() for _, _, f in self._parts if f.done() and f.exception() is None]
         return " ".join(t.text for t in done if t is not None)
 
+    def wait(self) -> None:
+        """Block until every piece handed over so far is transcribed."""
+        for _, _, future in list(self._parts):
+            future.exception()
+
     def finish(self, duration_s: float) -> Transcript:
-        """Wait for every stretch and return the whole answer's transcript."""
-        try:
-            parts = [(offset, f.result()) for offset, f in self._parts]
-        finally:
-            self._executor.shutdown(wait=False)
+        """Wait for every piece and return the whole answer's transcript."""
+        parts = [(offset, f.result()) for offset, _, f in self._parts]
         found = [(offset, t) for offset, t in parts if t is not None]
         if not found:
             raise AudioError(
@@ -136,6 +172,10 @@ class StreamingAnswer:
 
     def finish_and_evaluate(self, duration_s: float) -> Evaluation:
         return self.pipeline.evaluate(self.finish(duration_s), self.question)
+
+    def close(self) -> None:
+        """No more pieces: let the worker end once its queue is done."""
+        self._executor.shutdown(wait=False)
 
     def cancel(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)

@@ -12,8 +12,8 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from contextlib import AbstractContextManager, ExitStack
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -22,11 +22,18 @@ from voice_interview.adapters.sessions import QuestionStatus, Session, Streaming
 from voice_interview.bank import Bank, Question, Round
 from voice_interview.core.audio import ASR_SAMPLE_RATE, Audio
 from voice_interview.core.batching import StretchBatcher
-from voice_interview.core.endpointing import Endpointer, EndpointOptions, SpeechDetector
+from voice_interview.core.endpointing import (
+    Endpointer,
+    EndpointEvent,
+    EndpointOptions,
+    SpeechDetector,
+    TurnDetector,
+)
 from voice_interview.core.transcript import Transcript, merge_follow_up
 from voice_interview.errors import AudioError, VoiceInterviewError
 from voice_interview.pipeline import AnswerPipeline
 from voice_interview.protocols import Synthesizer
+from voice_interview.scoring.completeness import assess_completeness, load_turn_taking
 from voice_interview.scoring.followup import FollowUp, choose_follow_up, load_phrasings
 from voice_interview.scoring.result import Evaluation
 from voice_interview.terminal import Display
@@ -51,6 +58,14 @@ class Speaker(Protocol):
     def play(self, audio: Audio) -> None: ...
 
 
+class TurnModel(TurnDetector, Protocol):
+    """The end-of-turn model as practice uses it (``adapters/turn.py``): it may be off."""
+
+    problem: str | None
+
+    def try_load(self) -> bool: ...
+
+
 class Keys(Protocol):
     def poll(self) -> str | None: ...
 
@@ -73,10 +88,16 @@ class PracticeOptions:
         shuffle: shuffle the questions within each round.
         seed: seed for ``shuffle`` (None = different every time).
         model: speech recognition model.
-        end_silence_s: silence after speech that ends an answer (thinking pauses are shorter).
+        end_silence_s: the longest silence allowed while the answer seems unfinished (see
+            :class:`EndpointOptions`; a finished answer ends after
+            ``EndpointOptions.finished_silence_s``).
         max_answer_s: longest answer before the interviewer moves on.
         follow_up: ask one follow-up per question, aimed at the biggest gap.
         captions: show live captions while the candidate speaks.
+        turn_model: listen with the end-of-turn model (off: the silence rule alone, waiting
+            ``EndpointOptions.fallback_silence_s`` after a finished-reading answer).
+        nudge: after ``end_silence_s`` on an unfinished answer, ask "Anything to add?" before
+            the answer ends (off: it ends at ``end_silence_s``).
     """
 
     round_id: str | None = None
@@ -85,10 +106,12 @@ class PracticeOptions:
     shuffle: bool = False
     seed: int | None = None
     model: str = "tiny.en"
-    end_silence_s: float = 3.0
-    max_answer_s: float = 180.0
+    end_silence_s: float = EndpointOptions.end_silence_s
+    max_answer_s: float = EndpointOptions.max_answer_s
     follow_up: bool = True
     captions: bool = True
+    turn_model: bool = True
+    nudge: bool = True
 
 
 def plan_questions(bank: Bank, options: PracticeOptions) -> list[tuple[Round, Question]]:
@@ -134,6 +157,205 @@ def _session_status(outcome: str) -> QuestionStatus:
     return "answered"
 
 
+class _OpenAnswer:
+    """One answer being recorded, or closed but still heard until the interviewer speaks.
+
+    Holds everything of the answer: its microphone (and the ``with`` block that opened it),
+    endpointer, streaming transcription, audio and WAV writer. :meth:`run` listens until the
+    endpointer ends the answer; :meth:`check` reads what the microphone heard since, and
+    reopens the answer when the candidate started again; :meth:`seal` ends it for good.
+    """
+
+    def __init__(
+        self,
+        interview: Interview,
+        question: Question,
+        mic: Microphone,
+        stack: ExitStack,
+        writer: StreamingWavWriter | None,
+    ) -> None:
+        self.interview = interview
+        self.question = question
+        self.mic = mic
+        self.stack = stack
+        self.writer = writer
+        self.endpointer = Endpointer(
+            interview.detector(),
+            interview.endpoint_options(),
+            sample_rate=ASR_SAMPLE_RATE,
+            turn=interview.turn_detector(),
+        )
+        self.stream = interview.pipeline.stream(question)
+        # Pieces of >= 2 s go to the recogniser at once, so captions stay within ~3 s.
+        self.batcher = StretchBatcher(ASR_SAMPLE_RATE, min_batch_s=2.0)
+        self.blocks: list[np.ndarray] = []
+        self.total = 0
+        self.reason: str | None = None
+        self.on_update: Callable[[AnswerOutcome], None] | None = None
+        """Called with the new outcome when a reopened answer ends again."""
+        self.context: Transcript | None = None
+        """For a follow-up answer: the main answer, read together with it."""
+        self._content_key: tuple[int, float | None] = (0, None)
+        self._paced = getattr(mic, "realtime", 1.0) != 0
+        self._ended_at = 0.0
+
+    # -- audio in ----------------------------------------------------------------------------
+    def _take(self, block: Audio) -> list[EndpointEvent]:
+        samples = block.resampled(ASR_SAMPLE_RATE).samples
+        self.blocks.append(samples)
+        self.total += samples.shape[0]
+        if self.writer is not None:
+            self.writer.write(samples)
+        return self.endpointer.feed(samples)
+
+    def _submit(self, span: tuple[int, int] | None) -> None:
+        if span is None:
+            return
+        joined = np.concatenate(self.blocks)[span[0] : span[1]]
+        self.stream.add_stretch(Audio(joined, ASR_SAMPLE_RATE), span[0] / ASR_SAMPLE_RATE)
+
+    def _handle(self, events: list[EndpointEvent]) -> None:
+        threshold = self.endpointer.options.turn_threshold
+        for event in events:
+            if event.kind == "stretch_closed":
+                assert event.start_sample is not None and event.end_sample is not None
+                self._submit(self.batcher.close(event.start_sample, event.end_sample))
+            elif event.kind == "turn_checked":
+                self.interview.note_turn_model()
+                if event.probability is None or event.probability >= threshold:
+                    # It may be the end: transcribe now what was said, to read it.
+                    self._submit(self.batcher.flush())
+                    if not self._paced:  # a file-fed input must not run ahead of the reading
+                        self.stream.wait()
+            elif event.kind == "nudge":
+                self._submit(self.batcher.flush())
+                self.interview.nudge(self.mic)
+            elif event.kind == "answer_ended":
+                self.reason = event.reason or "silence"
+                self._ended_at = time.perf_counter()
+                self._submit(self.batcher.flush())
+            elif event.kind == "answer_reopened":
+                self.reason = None
+        self._submit(self.batcher.tick(self.total))
+        self._report_content()
+
+    def _report_content(self) -> None:
+        """Tell the endpointer whether the transcript so far reads as a finished answer."""
+        key = (self.stream.queued, self.stream.covered_s())
+        if key == self._content_key or key[1] is None:
+            return
+        self._content_key = key
+        partial = self.stream.partial()
+        finished = False
+        if partial is not None:
+            if self.context is not None:
+                partial = merge_follow_up(self.context, partial)
+            evaluation = self.interview.pipeline.evaluate(partial, self.question)
+            verdict = assess_completeness(evaluation, self.interview.rules)
+            finished = verdict.finished
+            logger.debug("content so far: %s %s", finished, verdict.reasons)
+        self.endpointer.set_content(finished, round(key[1] * ASR_SAMPLE_RATE))
+
+    # -- listening ---------------------------------------------------------------------------
+    def run(self) -> AnswerOutcome:
+        """Listen until the endpointer (or a key) ends the answer, transcribing as it goes."""
+        iv = self.interview
+        paused = False
+        try:
+            while self.reason is None:
+                action = iv.keys.poll()
+                events: list[EndpointEvent] = []
+                if action == "done":
+                    events = self.endpointer.stop()
+                elif action in ("skip", "quit", "repeat"):
+                    self.stream.cancel()
+                    return AnswerOutcome(status=action)
+                elif action == "pause":
+                    paused = not paused
+                    iv.display.message("Paused: press p to go on." if paused else "Go on.")
+                block = self.mic.read(0.1)
+                if block is None and getattr(self.mic, "finished", False):
+                    events += self.endpointer.stop()  # a file-fed input ran out
+                if block is not None and not paused:
+                    events += self._take(block)
+                self._handle(events)
+                iv.display.listening(
+                    self.total / ASR_SAMPLE_RATE,
+                    self.mic.level_dbfs,
+                    "paused" if paused else self.endpointer.state,
+                    self.stream.captions() if iv.options.captions else "",
+                )
+        except VoiceInterviewError as exc:  # device lost mid-answer: keep and score what we have
+            logger.warning("recording stopped: %s", exc)
+            iv.display.message(f"Recording stopped: {exc}. Scoring what was recorded.")
+            self._handle(self.endpointer.stop())
+            self.reason = "device-error"
+        finally:
+            iv.display.stop_listening()
+        return self.outcome()
+
+    def outcome(self) -> AnswerOutcome:
+        audio = Audio(
+            np.concatenate(self.blocks) if self.blocks else np.zeros(0, np.float32),
+            ASR_SAMPLE_RATE,
+        )
+        if self.reason == "no_speech":
+            self.stream.cancel()
+            return AnswerOutcome(
+                status="failed", audio=audio, error="no answer heard", reason=self.reason
+            )
+        try:
+            transcript = self.stream.finish(audio.duration_s)
+        except AudioError as exc:
+            return AnswerOutcome(status="failed", audio=audio, error=str(exc), reason=self.reason)
+        return AnswerOutcome(
+            status="answered",
+            audio=audio,
+            transcript=transcript,
+            latency_s=time.perf_counter() - self._ended_at,
+            reason=self.reason,
+        )
+
+    def quiet_s(self) -> float:
+        """Silence heard since the last word of the answer."""
+        return (self.total - self.endpointer.last_speech_end) / ASR_SAMPLE_RATE
+
+    def check(self) -> bool:
+        """Before the interviewer speaks: read what the microphone heard since the answer
+        ended, and keep listening until ``reply_after_s`` of silence has followed the last
+        word. True when the candidate started speaking again (the answer is open again: call
+        :meth:`run`)."""
+        if not self.endpointer.reopenable:
+            return False
+        hold_s = self.endpointer.options.reply_after_s
+        deadline = time.monotonic() + hold_s + 1.0  # a stalled input never blocks the loop
+        try:
+            while True:
+                quiet = self.quiet_s() >= hold_s
+                block = self.mic.read(0.0 if quiet else 0.05)
+                if block is None:
+                    finished = getattr(self.mic, "finished", False)
+                    if quiet or finished or time.monotonic() > deadline:
+                        return False
+                    continue
+                self._handle(self._take(block))
+                if self.endpointer.state != "ended":
+                    return True
+        except VoiceInterviewError as exc:
+            logger.warning("microphone lost after the answer: %s", exc)
+        return False
+
+    def seal(self) -> None:
+        """The interviewer speaks now: the answer is over for good."""
+        self.endpointer.stop()
+        self.stream.close()
+        try:
+            if self.writer is not None:
+                self.writer.close()
+        finally:
+            self.stack.close()
+
+
 class Interview:
     """Runs a mock interview. Engines and devices are passed in; nothing here opens them."""
 
@@ -150,6 +372,8 @@ class Interview:
         display: Display,
         keys: Keys | None = None,
         session: Session | None = None,
+        turn: TurnModel | None = None,
+        endpointing: EndpointOptions | None = None,
     ) -> None:
         self.bank = bank
         self.options = options
@@ -162,13 +386,74 @@ class Interview:
         self.keys = keys or NoKeys()
         self.session = session
         self.phrasings = load_phrasings()
+        self.rules = load_turn_taking()
         self.results: list[QuestionResult] = []
         self.latencies: list[float] = []
+        self.nudges = 0
+        self._turn = turn if options.turn_model else None
+        self._turn_warned = False
+        self._open: _OpenAnswer | None = None
+        self._endpointing = endpointing
+        if self._turn is not None and not self._turn.try_load():
+            self.note_turn_model()
 
-    # -- speaking --------------------------------------------------------------------------
-    def say(self, text: str, mic: Microphone | None = None) -> Audio:
-        """Speak ``text``; the microphone (if open) is muted so the interviewer isn't recorded."""
-        audio = self.voice.synthesize(text)
+    # -- turn taking -------------------------------------------------------------------------
+    def endpoint_options(self) -> EndpointOptions:
+        """How answers end: ``endpointing`` when given (benchmarks compare policies), else the
+        defaults with the practice options applied."""
+        if self._endpointing is not None:
+            return self._endpointing
+        defaults = EndpointOptions()
+        return replace(
+            defaults,
+            end_silence_s=self.options.end_silence_s,
+            max_answer_s=self.options.max_answer_s,
+            nudge_reply_s=defaults.nudge_reply_s if self.options.nudge else 0.0,
+        )
+
+    def turn_detector(self) -> TurnDetector | None:
+        return self._turn if self._turn is not None and self._turn.problem is None else None
+
+    def note_turn_model(self) -> None:
+        """Say once, visibly, that the turn model is off and the silence rule decides."""
+        if self._turn is not None and self._turn.problem is not None and not self._turn_warned:
+            self._turn_warned = True
+            wait = EndpointOptions().fallback_silence_s
+            self.display.message(
+                f"Warning: {self._turn.problem}. The interviewer now waits {wait:.0f} s of "
+                "silence before answering."
+            )
+
+    def nudge(self, mic: Microphone) -> None:
+        """A long silence on an unfinished answer: a gentle prompt (the answer stays open)."""
+        text = self.rules.nudges[self.nudges % len(self.rules.nudges)]
+        self.nudges += 1
+        self.display.message(f"Interviewer: {text}")
+        try:
+            self._play(self.voice.synthesize(text), mic)
+        except VoiceInterviewError as exc:
+            logger.warning("could not speak the prompt: %s", exc)
+
+    def _settle(self) -> bool:
+        """Before the interviewer speaks: if the candidate started again since their answer
+        ended, that answer goes on (one answer, one file, one score). True if it did."""
+        answer = self._open
+        reopened = False
+        while answer is not None and answer.check():
+            reopened = True
+            self.display.message("(Still listening: go on.)")
+            outcome = answer.run()
+            if outcome.status != "answered" or answer.on_update is None:
+                break
+            answer.on_update(outcome)
+        return reopened
+
+    def _seal(self) -> None:
+        answer, self._open = self._open, None
+        if answer is not None:
+            answer.seal()
+
+    def _play(self, audio: Audio, mic: Microphone | None) -> None:
         if mic is not None:
             mic.mute()
         try:
@@ -176,169 +461,130 @@ class Interview:
         finally:
             if mic is not None:
                 mic.unmute()
+
+    # -- speaking --------------------------------------------------------------------------
+    def say(self, text: str, mic: Microphone | None = None) -> Audio:
+        """Speak ``text`` once the candidate is silent; the microphone (if open) is muted so
+        the interviewer isn't recorded."""
+        audio = self.voice.synthesize(text)
+        self._settle()
+        self._seal()
+        self._play(audio, mic)
         return audio
 
     # -- listening -------------------------------------------------------------------------
+    def _open_answer(self, question: Question, follow_up: bool) -> _OpenAnswer:
+        """The microphone for an answer, opened before its question is spoken (the answer's
+        file is started once the question has been asked: :meth:`_record`)."""
+        stack = ExitStack()
+        try:
+            mic = stack.enter_context(self.microphone(question, follow_up))
+        except BaseException:
+            stack.close()
+            raise
+        return _OpenAnswer(self, question, mic, stack, None)
+
+    def _record(self, answer: _OpenAnswer, index: int, follow_up: bool) -> None:
+        if self.session is not None:
+            answer.writer = self.session.answer_writer(index, follow_up=follow_up)
+
     def listen(
         self, mic: Microphone, question: Question, writer: StreamingWavWriter | None
     ) -> AnswerOutcome:
-        """Record one answer until the endpointer (or a key) ends it, transcribing as it goes."""
-        endpointer = Endpointer(
-            self.detector(),
-            EndpointOptions(
-                end_silence_s=self.options.end_silence_s, max_answer_s=self.options.max_answer_s
-            ),
-            sample_rate=ASR_SAMPLE_RATE,
-        )
-        stream = self.pipeline.stream(question)
-        batcher = StretchBatcher(ASR_SAMPLE_RATE)
-        blocks: list[np.ndarray] = []
-
-        def submit(span: tuple[int, int]) -> None:
-            joined = np.concatenate(blocks)[span[0] : span[1]]
-            stream.add_stretch(Audio(joined, ASR_SAMPLE_RATE), span[0] / ASR_SAMPLE_RATE)
-
-        total = 0
-        paused = False
-        ended_reason: str | None = None
+        """Record one answer on an open microphone until it ends (used by tools and tests;
+        the interview itself keeps the answer open until the interviewer speaks)."""
+        answer = _OpenAnswer(self, question, mic, ExitStack(), writer)
         try:
-            while ended_reason is None:
-                action = self.keys.poll()
-                events = []
-                if action == "done":
-                    events = endpointer.stop()
-                elif action in ("skip", "quit", "repeat"):
-                    stream.cancel()
-                    return AnswerOutcome(status=action)
-                elif action == "pause":
-                    paused = not paused
-                    self.display.message("Paused: press p to go on." if paused else "Go on.")
-                block = mic.read(0.1)
-                if block is None and getattr(mic, "finished", False):
-                    events += endpointer.stop()  # a file-fed input ran out
-                if block is not None and not paused:
-                    samples = block.resampled(ASR_SAMPLE_RATE).samples
-                    blocks.append(samples)
-                    total += samples.shape[0]
-                    if writer is not None:
-                        writer.write(samples)
-                    events += endpointer.feed(samples)
-                spans: list[tuple[int, int] | None] = []
-                for event in events:
-                    if event.kind == "stretch_closed":
-                        assert event.start_sample is not None and event.end_sample is not None
-                        spans.append(batcher.close(event.start_sample, event.end_sample))
-                    elif event.kind == "answer_ended":
-                        ended_reason = event.reason or "silence"
-                        spans.append(batcher.flush())
-                spans.append(batcher.tick(total))
-                for span in spans:
-                    if span is not None:
-                        submit(span)
-                self.display.listening(
-                    total / ASR_SAMPLE_RATE,
-                    mic.level_dbfs,
-                    "paused" if paused else endpointer.state,
-                    stream.captions() if self.options.captions else "",
-                )
-        except VoiceInterviewError as exc:  # device lost mid-answer: keep and score what we have
-            logger.warning("recording stopped: %s", exc)
-            self.display.message(f"Recording stopped: {exc}. Scoring what was recorded.")
-            ended_reason = "device-error"
-            for event in endpointer.stop():
-                if event.kind == "stretch_closed" and event.start_sample is not None:
-                    assert event.end_sample is not None
-                    batcher.close(event.start_sample, event.end_sample)
-            span = batcher.flush()
-            if span is not None:
-                submit(span)
+            return answer.run()
         finally:
-            self.display.stop_listening()
-        ended_at = time.perf_counter()
-        audio = Audio(
-            np.concatenate(blocks) if blocks else np.zeros(0, np.float32), ASR_SAMPLE_RATE
-        )
-        if ended_reason == "no_speech":
-            stream.cancel()
-            return AnswerOutcome(
-                status="failed", audio=audio, error="no answer heard", reason=ended_reason
-            )
-        try:
-            transcript = stream.finish(audio.duration_s)
-        except AudioError as exc:
-            return AnswerOutcome(status="failed", audio=audio, error=str(exc), reason=ended_reason)
-        return AnswerOutcome(
-            status="answered",
-            audio=audio,
-            transcript=transcript,
-            latency_s=time.perf_counter() - ended_at,
-            reason=ended_reason,
-        )
+            answer.stream.close()
+
+    def _score(self, outcome: AnswerOutcome, question: Question) -> tuple[Evaluation, float]:
+        assert outcome.transcript is not None
+        t0 = time.perf_counter()
+        evaluation = self.pipeline.evaluate(outcome.transcript, question)
+        return evaluation, (outcome.latency_s or 0.0) + time.perf_counter() - t0
 
     # -- one question ----------------------------------------------------------------------
     def ask(self, index: int, total: int, question: Question) -> QuestionResult:
         result = QuestionResult(question)
-        with self.microphone(question, False) as mic:
-            while True:
-                self.display.question(index + 1, total, question.text)
-                spoken = self.say(question.text, mic)
-                if self.session is not None:
-                    self.session.save_question_audio(index, spoken)
-                writer = self.session.answer_writer(index) if self.session is not None else None
-                try:
-                    outcome = self.listen(mic, question, writer)
-                finally:
-                    if writer is not None:
-                        writer.close()
-                if outcome.status != "repeat":
-                    break
+        while True:
+            answer = self._open_answer(question, follow_up=False)
+            self.display.question(index + 1, total, question.text)
+            spoken = self.say(question.text, answer.mic)
+            if self.session is not None:
+                self.session.save_question_audio(index, spoken)
+            self._record(answer, index, follow_up=False)
+            outcome = answer.run()
+            if outcome.status != "repeat":
+                break
+            answer.seal()
         result.status = outcome.status
         if outcome.status != "answered" or outcome.transcript is None:
+            answer.seal()
             result.extra["error"] = outcome.error
             if self.session is not None:
                 self.session.mark(index, _session_status(outcome.status), error=outcome.error)
             return result
-        t0 = time.perf_counter()
-        evaluation = self.pipeline.evaluate(outcome.transcript, question)
-        latency = (outcome.latency_s or 0.0) + time.perf_counter() - t0
-        self.latencies.append(latency)
-        self.display.feedback(evaluation, latency)
-        if self.session is not None:
-            self.session.save_transcript(index, outcome.transcript)
-            self.session.save_evaluation(index, evaluation)
-        result.evaluation = evaluation
 
-        follow = choose_follow_up(evaluation, question) if self.options.follow_up else None
+        main = outcome
+
+        def score_main(new: AnswerOutcome) -> None:
+            nonlocal main
+            main = new
+            evaluation, latency = self._score(new, question)
+            self.latencies.append(latency)
+            self.display.feedback(evaluation, latency)
+            if self.session is not None:
+                assert new.transcript is not None
+                self.session.save_transcript(index, new.transcript)
+                self.session.save_evaluation(index, evaluation)
+            result.evaluation = evaluation
+
+        score_main(outcome)
+        answer.on_update = score_main
+        self._open = answer
+
+        follow: FollowUp | None = None
+        while self.options.follow_up and result.evaluation is not None:
+            follow = choose_follow_up(result.evaluation, question)
+            if follow is None:
+                break
+            self._prepare([follow.text])
+            if not self._settle():  # the candidate is quiet: ask it
+                break
         if follow is not None:
             result.follow_up = follow
             if self.session is not None:
                 self.session.set_follow_up(index, follow.text, reason=follow.reason)
-            with self.microphone(question, True) as mic:
-                self.display.question(index + 1, total, follow.text, follow_up=True)
-                spoken = self.say(follow.text, mic)
-                if self.session is not None:
-                    self.session.save_question_audio(index, spoken, follow_up=True)
-                writer = (
-                    self.session.answer_writer(index, follow_up=True)
-                    if self.session is not None
-                    else None
-                )
-                try:
-                    extra = self.listen(mic, question, writer)
-                finally:
-                    if writer is not None:
-                        writer.close()
+            extra_answer = self._open_answer(question, follow_up=True)
+            extra_answer.context = main.transcript
+            self.display.question(index + 1, total, follow.text, follow_up=True)
+            spoken = self.say(follow.text, extra_answer.mic)
+            if self.session is not None:
+                self.session.save_question_audio(index, spoken, follow_up=True)
+            self._record(extra_answer, index, follow_up=True)
+            extra = extra_answer.run()
             if extra.status == "answered" and extra.transcript is not None:
-                combined = merge_follow_up(outcome.transcript, extra.transcript)
-                t0 = time.perf_counter()
-                final = self.pipeline.evaluate(combined, question)
-                self.display.feedback(final, (extra.latency_s or 0.0) + time.perf_counter() - t0)
-                if self.session is not None:
-                    self.session.save_transcript(index, extra.transcript, follow_up=True)
-                    self.session.save_evaluation(index, final, follow_up=True)
-                result.evaluation = final
-            elif extra.status == "quit":
-                result.status = "quit"
+
+                def score_follow_up(new: AnswerOutcome) -> None:
+                    assert new.transcript is not None and main.transcript is not None
+                    combined = merge_follow_up(main.transcript, new.transcript)
+                    t0 = time.perf_counter()
+                    final = self.pipeline.evaluate(combined, question)
+                    self.display.feedback(final, (new.latency_s or 0.0) + time.perf_counter() - t0)
+                    if self.session is not None:
+                        self.session.save_transcript(index, new.transcript, follow_up=True)
+                        self.session.save_evaluation(index, final, follow_up=True)
+                    result.evaluation = final
+
+                score_follow_up(extra)
+                extra_answer.on_update = score_follow_up
+                self._open = extra_answer
+            else:
+                extra_answer.seal()
+                if extra.status == "quit":
+                    result.status = "quit"
             if self.session is not None:
                 self.session.mark(
                     index, _session_status(extra.status), error=extra.error, follow_up=True
@@ -379,6 +625,7 @@ class Interview:
             self.results.append(result)
             if result.status == "quit":
                 break
+        self._settle()  # the last answer may still go on
         if self.session is not None:
             quit_early = bool(self.results) and self.results[-1].status == "quit"
             self.session.finish("quit" if quit_early else "completed")
@@ -423,3 +670,5 @@ class Interview:
             self.say(text)
         except VoiceInterviewError as exc:
             logger.warning("could not speak the summary: %s", exc)
+        finally:
+            self._seal()

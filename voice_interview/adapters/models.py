@@ -45,6 +45,7 @@ from voice_interview.tomlfile import load_toml_model
 
 __all__ = [
     "DEFAULT_ASR_MODEL",
+    "DEFAULT_TURN_MODEL",
     "DEFAULT_VOICE",
     "AsrModel",
     "VoiceModel",
@@ -52,6 +53,7 @@ __all__ = [
     "available_voices",
     "cache_dir",
     "resolve_asr_model",
+    "resolve_turn_model",
     "resolve_voice",
 ]
 
@@ -62,6 +64,9 @@ DEFAULT_ASR_MODEL = "tiny.en"
 
 DEFAULT_VOICE = "en_US-joe-medium"
 """Registry name of the Piper voice used when none is chosen."""
+
+DEFAULT_TURN_MODEL = "smart-turn-v3.2-cpu"
+"""Registry name of the end-of-turn model practice listens with."""
 
 # Verification policy. Measured on the development machine (2 vCPUs with SHA extensions, 1 MiB
 # chunks, page cache warm / cold): sha256 of tiny.en's model.bin (75 MB) 0.05 s / 0.16 s, of the
@@ -166,7 +171,7 @@ class _FileSpec(_Strict):
 
 
 class _ModelSpec(_Strict):
-    engine: Literal["faster-whisper", "piper"]
+    engine: Literal["faster-whisper", "piper", "smart-turn"]
     description: Annotated[str, Field(min_length=1)]
     license: Annotated[str, Field(min_length=1)]
     assembly: Literal["package", "concatenate"]
@@ -181,10 +186,12 @@ class _ModelSpec(_Strict):
             missing = [name for name in _CT2_REQUIRED if name not in names]
             if missing:
                 raise ValueError(f"a faster-whisper model needs files {', '.join(missing)}")
-        else:
+        elif self.engine == "piper":
             onnx = [name for name in names if name.endswith(".onnx")]
             if len(onnx) != 1 or f"{onnx[0]}.json" not in names:
                 raise ValueError("a piper voice needs exactly one <voice>.onnx and its .onnx.json")
+        elif len(names) != 1 or not names[0].endswith(".onnx"):
+            raise ValueError("a smart-turn model is exactly one .onnx file")
         if self.assembly == "package":
             sources = [file.parts[0] for file in self.files]
             folders = {(source.module, str(Path(source.path).parent)) for source in sources}
@@ -314,6 +321,29 @@ def resolve_voice(name_or_path: str) -> VoiceModel:
     raise ModelError(
         f"unknown voice {name_or_path!r}: choose a registry voice "
         f"({', '.join(_names(registry, 'piper'))}) or a local .onnx file with its .onnx.json"
+    )
+
+
+def resolve_turn_model(name_or_path: str = DEFAULT_TURN_MODEL) -> Path:
+    """Return the verified ``.onnx`` file of an end-of-turn model: a registry name (the file
+    is checked against its sha256) or a local ``.onnx`` path.
+
+    Raises:
+        ModelError: one line naming the file or package and the fix.
+    """
+    registry = _load_registry()
+    spec = registry.models.get(name_or_path)
+    if spec is not None and spec.engine == "smart-turn":
+        _, paths, _ = _materialize(name_or_path, spec)
+        return paths[spec.main_file.name]
+    local = Path(name_or_path).expanduser()
+    if local.suffix == ".onnx":
+        if not local.is_file():
+            raise ModelError(f"turn model {local} not found (expected a Smart Turn .onnx file)")
+        return local.resolve()
+    raise ModelError(
+        f"unknown turn model {name_or_path!r}: choose a registry model "
+        f"({', '.join(_names(registry, 'smart-turn'))}) or a local .onnx file"
     )
 
 

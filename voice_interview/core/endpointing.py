@@ -1,28 +1,52 @@
 """End-of-answer detection: an I/O-free state machine fed audio in chunks of any length.
 
-The :class:`Endpointer` decides when the candidate has started and finished answering. It cuts
-the samples it is fed into frames of ``detector.frame_samples``, asks a :class:`SpeechDetector`
-(Silero VAD in ``adapters/vad.py``, a scripted fake in tests) how likely each frame is speech,
-and reports :class:`EndpointEvent` s. Every time it uses is counted in samples from the start of
-feeding, never read from a clock, so the same endpointer gives the same events on a live
-microphone, on a WAV file cut into 512-sample chunks and on a WAV file fed in one piece.
+The :class:`Endpointer` decides when the candidate has started and finished answering, from
+three kinds of evidence:
+
+- **silence**: a :class:`SpeechDetector` (Silero VAD in ``adapters/vad.py``) scores each frame;
+- **sound**: at each short pause (``stretch_gap_s``) a :class:`TurnDetector` (Smart Turn in
+  ``adapters/turn.py``) is asked once whether the last <= 8 s sound like a finished turn;
+- **content**: the caller reports whether the transcript so far reads as a finished answer
+  (:meth:`Endpointer.set_content`; ``scoring/completeness.py`` decides it), for the audio up
+  to a given sample.
+
+The answer ends quickly (``finished_silence_s``) only when the sound and the content both say
+it is finished. Otherwise the endpointer waits up to ``end_silence_s``, then asks for a nudge
+("Take your time. Anything to add?") and ends ``nudge_reply_s`` later if nothing more is said.
+Without a turn model (missing, or off because the CPU was too busy) a finished-reading answer
+ends after ``fallback_silence_s``: the plain silence rule.
+
+Every time is counted in samples from the start of feeding, never read from a clock, so the
+same endpointer gives the same events on a live microphone, on a WAV file cut into 512-sample
+chunks and on a WAV file fed in one piece (the caller's content reports are inputs like the
+audio).
 
 States::
 
     waiting --(min_speech_s of speech)--> speaking <--(a speech frame)--> pausing
-    waiting --(no_speech_timeout_s)--> ended            pausing --(end_silence_s)--> ended
-    speaking/pausing --(max_answer_s after the answer started)--> ended
-    any state --stop()--> ended
+    waiting --(no_speech_timeout_s)--> ended (final)
+    pausing --(finished: finished_silence_s | unfinished: end_silence_s [+ nudge_reply_s])-->
+        ended (reopenable)
+    ended (reopenable) --(min_speech_s of speech)--> speaking   [answer_reopened]
+    speaking/pausing --(max_answer_s after the answer started)--> ended (final)
+    any state --stop()--> ended (final)
+
+An answer that ended on silence can be reopened: the caller keeps feeding the microphone until
+the interviewer's next audio starts, and speech that starts again in that time continues the
+same answer (``answer_reopened``), with the same sample count, so one answer stays one audio
+file and one transcript.
 
 Frame classification uses hysteresis, as Silero's own ``get_speech_timestamps`` does: a frame
 starts (or resumes) speech when its probability is at least ``speech_threshold``, and speech
 continues until a frame falls below ``silence_threshold``.
 
-Stretches are the answer's speech regions with pauses shorter than ``stretch_gap_s`` merged
-into them. Each is reported (``stretch_closed``) once a pause of ``stretch_gap_s`` follows it,
-so a streaming transcriber can transcribe it while the candidate goes on speaking; the last one
-is closed when the answer ends. Stretch spans carry ``stretch_pad_s`` of padding either side so
-that word onsets and trailing consonants the detector scores low are not cut off.
+Stretches are the answer's speech with pauses shorter than ``stretch_gap_s`` merged into them.
+Each is reported (``stretch_closed``) once a pause of ``stretch_gap_s`` follows it, so a
+streaming transcriber can transcribe it while the candidate goes on speaking. A fluent speaker
+may never pause that long, so a stretch longer than ``max_stretch_s`` is cut at its quietest
+frame (lowest RMS) in its second half. Stretch spans carry ``stretch_pad_s`` of padding either
+side (never past a cut or into the previous stretch) so that word onsets and trailing
+consonants the detector scores low are kept.
 """
 
 from __future__ import annotations
@@ -42,11 +66,16 @@ __all__ = [
     "Endpointer",
     "EventKind",
     "SpeechDetector",
+    "TurnDetector",
 ]
 
 EndpointState = Literal["waiting", "speaking", "pausing", "ended"]
-EventKind = Literal["speech_started", "stretch_closed", "answer_ended"]
-EndReason = Literal["silence", "max_length", "no_speech", "stopped"]
+EventKind = Literal[
+    "speech_started", "stretch_closed", "turn_checked", "nudge", "answer_ended", "answer_reopened"
+]
+EndReason = Literal["finished", "silence", "max_length", "no_speech", "stopped"]
+
+_REOPENABLE: frozenset[EndReason] = frozenset({"finished", "silence"})
 
 
 class SpeechDetector(Protocol):
@@ -69,13 +98,45 @@ class SpeechDetector(Protocol):
         ...
 
 
+class TurnDetector(Protocol):
+    """Says whether speech sounds finished (intonation, rhythm), from its last seconds.
+
+    Attributes:
+        window_samples: how many of the latest samples it reads (8 s for Smart Turn).
+    """
+
+    window_samples: int
+
+    def end_of_turn_probability(self, samples: npt.NDArray[np.float32]) -> float | None:
+        """Probability in [0, 1] that the speech ending at the end of ``samples`` is a finished
+        turn, or None when the detector cannot answer (off, too slow): the endpointer then
+        uses the silence rule. Called at most once per pause."""
+        ...
+
+
 @dataclass(frozen=True)
 class EndpointOptions:
     """When an answer starts and ends. Defaults are defined here once.
 
     Attributes:
-        end_silence_s: silence after the last speech that ends the answer. Thinking pauses of
-            1-2.5 s are normal in an interview answer, so the default waits 3 s.
+        end_silence_s: the longest silence allowed while anything says the answer is
+            unfinished (the turn model, or the transcript so far: a trailing "and", a story
+            with no action or result yet, a technical answer far too short). Thinking pauses of
+            4-8 s are normal in interviews; the default, 8.5 s, lets an 8 s pause end with the
+            speech detector's own lag to spare. Then the interviewer nudges (see
+            ``nudge_reply_s``).
+        finished_silence_s: the silence after which an answer that the turn model and the
+            transcript both call finished ends. With the transcription and scoring that
+            follow, feedback is ready about a second after the last word.
+        fallback_silence_s: the same without a turn model (not installed, damaged, or off
+            because the CPU was too busy): the plain silence rule.
+        nudge_reply_s: after ``end_silence_s`` on an unfinished answer the endpointer asks for
+            a nudge (event ``nudge``: "Anything to add?") and ends the answer this much later
+            if nothing more is said. 0 = no nudge: the answer ends at ``end_silence_s``.
+        turn_threshold: a turn-model probability of at least this says "finished".
+        wait_for_content: end early only once the caller has reported (``set_content``) that
+            the transcript up to the last speech reads as finished. False = judge by sound and
+            silence alone.
         max_answer_s: hard cap on an answer, counted from the start of its first speech (not
             from the start of listening: the time before that is covered by
             ``no_speech_timeout_s``, and a late start still gets the whole allowance).
@@ -83,34 +144,58 @@ class EndpointOptions:
             after listening began. A speech burst still being confirmed (see ``min_speech_s``)
             at that moment is allowed to finish first.
         min_speech_s: speech must last this long, without dropping below
-            ``silence_threshold``, to start the answer; shorter bursts (a cough, a click, a
-            chair creak) are ignored. Applies only to the start of the answer: once it has
-            started, any speech frame resets the silence countdown (a short "um" in a long
-            pause means the candidate is still answering).
+            ``silence_threshold``, to start (or reopen) the answer; shorter bursts (a cough, a
+            click, a chair creak) are ignored. Once the answer is open, any speech frame resets
+            the silence countdown.
         speech_threshold: a frame whose speech probability is at least this starts or resumes
             speech.
         silence_threshold: while speaking, speech continues until a frame's probability falls
             below this (hysteresis; must not exceed ``speech_threshold``).
-        stretch_gap_s: a pause this long after speech closes the current stretch.
+        stretch_gap_s: a pause this long after speech closes the current stretch (to be
+            transcribed now) and asks the turn model, once per pause.
         stretch_pad_s: padding added before and after each stretch and the answer span,
             clipped to the audio fed so far and never reaching back into the previous stretch.
+        max_stretch_s: a stretch that grows past this without a pause is cut at its quietest
+            frame in its second half, so a fluent speaker is transcribed (and captioned) while
+            speaking.
+        reply_after_s: for the caller: the interviewer's next audio starts only once this much
+            silence has followed the last word. The score is shown as soon as the answer ends
+            (``finished_silence_s``); speech that starts again before the interviewer speaks
+            reopens the answer, so a candidate who pauses a second between two sentences of
+            a finished-sounding answer is not cut off.
     """
 
-    end_silence_s: float = 3.0
+    end_silence_s: float = 8.5
+    finished_silence_s: float = 0.5
+    fallback_silence_s: float = 3.0
+    nudge_reply_s: float = 4.0
+    turn_threshold: float = 0.5
+    wait_for_content: bool = True
     max_answer_s: float = 180.0
     no_speech_timeout_s: float = 20.0
     min_speech_s: float = 0.25
     speech_threshold: float = 0.5
     silence_threshold: float = 0.35
-    stretch_gap_s: float = 0.6
+    stretch_gap_s: float = 0.3
     stretch_pad_s: float = 0.2
+    max_stretch_s: float = 2.5
+    reply_after_s: float = 1.5
 
     def __post_init__(self) -> None:
-        for name in ("end_silence_s", "max_answer_s", "no_speech_timeout_s", "stretch_gap_s"):
+        for name in (
+            "end_silence_s",
+            "finished_silence_s",
+            "fallback_silence_s",
+            "max_answer_s",
+            "no_speech_timeout_s",
+            "stretch_gap_s",
+            "max_stretch_s",
+            "reply_after_s",
+        ):
             value = getattr(self, name)
             if not value > 0:  # also rejects NaN
                 raise ValueError(f"EndpointOptions.{name} must be positive, got {value}")
-        for name in ("min_speech_s", "stretch_pad_s"):
+        for name in ("min_speech_s", "stretch_pad_s", "nudge_reply_s"):
             value = getattr(self, name)
             if not (value >= 0 and math.isfinite(value)):
                 raise ValueError(
@@ -122,6 +207,10 @@ class EndpointOptions:
                 f"silence_threshold={self.silence_threshold}, "
                 f"speech_threshold={self.speech_threshold}"
             )
+        if not 0 <= self.turn_threshold <= 1:
+            raise ValueError(
+                f"EndpointOptions.turn_threshold must be in [0, 1], got {self.turn_threshold}"
+            )
 
 
 @dataclass(frozen=True)
@@ -129,17 +218,22 @@ class EndpointEvent:
     """Something the endpointer decided.
 
     Attributes:
-        kind: ``speech_started`` (the answer began), ``stretch_closed`` (a speech stretch is
-            complete and can be transcribed) or ``answer_ended`` (always the last event).
+        kind: ``speech_started`` (the answer began), ``stretch_closed`` (a piece of speech is
+            complete and can be transcribed), ``turn_checked`` (the turn model was asked at a
+            pause), ``nudge`` (a long silence on an unfinished answer: prompt the candidate),
+            ``answer_ended`` (the last event, unless speech starts again) or
+            ``answer_reopened`` (speech started again after an end on silence).
         sample: the decision point: how many samples had been fed (counted from the start of
             feeding, or the last :meth:`Endpointer.reset`) when the endpointer decided. The
             latency of an event is ``sample`` minus the moment it refers to.
         start_sample, end_sample: the span the event refers to, in the same sample count:
-            for ``speech_started`` the onset of the speech (``end_sample`` is None); for
-            ``stretch_closed`` the padded stretch; for ``answer_ended`` the padded span from the
-            first to the last speech of the answer (both None when no answer started).
-        reason: for ``answer_ended``, why: ``silence``, ``max_length``, ``no_speech`` or
-            ``stopped``.
+            for ``speech_started`` and ``answer_reopened`` the onset of the speech
+            (``end_sample`` is None); for ``stretch_closed`` the padded stretch; for
+            ``answer_ended`` the padded span from the first to the last speech of the answer
+            (both None when no answer started); for ``turn_checked`` the end of the speech.
+        reason: for ``answer_ended``, why: ``finished`` (everything said so), ``silence``
+            (the longest silence passed), ``max_length``, ``no_speech`` or ``stopped``.
+        probability: for ``turn_checked``, the turn model's answer (None: no model).
     """
 
     kind: EventKind
@@ -147,6 +241,7 @@ class EndpointEvent:
     start_sample: int | None = None
     end_sample: int | None = None
     reason: EndReason | None = None
+    probability: float | None = None
 
 
 class Endpointer:
@@ -157,6 +252,7 @@ class Endpointer:
         options: thresholds and durations (default :class:`EndpointOptions`); kept as given and
             readable back as :attr:`options`.
         sample_rate: of the fed samples, in Hz (16 kHz for Silero).
+        turn: the end-of-turn model, asked once per pause; None = none (silence rule).
 
     A trailing part of the input shorter than one frame waits in a buffer for the next
     :meth:`feed`; :meth:`stop` does not classify it, but counts it as part of the answer when
@@ -168,6 +264,7 @@ class Endpointer:
         detector: SpeechDetector,
         options: EndpointOptions | None = None,
         sample_rate: int = 16_000,
+        turn: TurnDetector | None = None,
     ) -> None:
         if sample_rate <= 0:
             raise ValueError(f"sample_rate must be positive, got {sample_rate}")
@@ -175,6 +272,7 @@ class Endpointer:
         if frame <= 0:
             raise ValueError(f"detector.frame_samples must be positive, got {frame}")
         self._detector = detector
+        self._turn = turn
         self._options = options or EndpointOptions()
         self._rate = sample_rate
         self._frame = frame
@@ -183,27 +281,42 @@ class Endpointer:
         # boundaries are compared against them, so each fires at the end of the first frame
         # that reaches it.
         self._end_silence = opts.end_silence_s * sample_rate
+        self._finished_silence = opts.finished_silence_s * sample_rate
+        self._fallback_silence = opts.fallback_silence_s * sample_rate
+        self._nudge_reply = opts.nudge_reply_s * sample_rate
         self._max_answer = opts.max_answer_s * sample_rate
         self._no_speech = opts.no_speech_timeout_s * sample_rate
         self._min_speech = opts.min_speech_s * sample_rate
         self._gap = opts.stretch_gap_s * sample_rate
+        self._max_stretch = opts.max_stretch_s * sample_rate
         self._pad = round(opts.stretch_pad_s * sample_rate)
         self._buffer = np.zeros(frame, dtype=np.float32)
+        window = turn.window_samples if turn is not None else 0
+        self._window = np.zeros(max(0, window), dtype=np.float32)
         self.reset()
 
     def reset(self) -> None:
         """Start over for a new answer: sample counting restarts at 0, the detector is reset."""
         self._detector.reset()
         self._state: EndpointState = "waiting"
+        self._final = False  # ended for good (no reopening)
         self._fill = 0  # samples waiting in self._buffer
-        self._consumed = 0  # samples fed (up to the end of the answer)
+        self._consumed = 0  # samples fed
         self._frame_end = 0  # samples classified (a multiple of the frame size)
         self._candidate: int | None = None  # onset of a burst not yet long enough to start
         self._answer_start: int | None = None
         self._stretch_start: int | None = None  # onset of the open stretch, unpadded
+        self._stretch_rms: list[tuple[int, float]] = []  # (frame start, RMS) of the stretch
         self._last_speech_end = 0
-        self._previous_stretch_end = 0  # padded end of the last closed stretch
+        self._previous_stretch_end = 0  # end of the last closed stretch
         self._speech_samples = 0
+        self._window.fill(0.0)
+        self._window_fill = 0
+        self._checked = False  # the turn model was asked in this pause
+        self._turn_probability: float | None = None
+        self._nudged_at: int | None = None  # decision point of this pause's nudge
+        self._content_finished = False
+        self._content_through = -1  # the content report covers speech up to this sample
 
     @property
     def options(self) -> EndpointOptions:
@@ -221,8 +334,13 @@ class Endpointer:
         return self._state
 
     @property
+    def reopenable(self) -> bool:
+        """The answer ended on silence and would reopen if the candidate spoke again."""
+        return self._state == "ended" and not self._final
+
+    @property
     def elapsed_s(self) -> float:
-        """Audio fed so far, in seconds (after the end: up to the moment it ended)."""
+        """Audio fed so far, in seconds (after a final end: up to the moment it ended)."""
         return self._consumed / self._rate
 
     @property
@@ -230,10 +348,23 @@ class Endpointer:
         """Duration of the frames classified as speech since the answer started, in seconds."""
         return self._speech_samples / self._rate
 
+    @property
+    def last_speech_end(self) -> int:
+        """Sample count at the end of the latest speech frame of the answer."""
+        return self._last_speech_end
+
+    def set_content(self, finished: bool, through_sample: int) -> None:
+        """Report whether the transcript of the answer up to ``through_sample`` reads as a
+        finished answer. Used only while no speech came after ``through_sample``."""
+        if through_sample >= self._content_through:
+            self._content_finished = bool(finished)
+            self._content_through = int(through_sample)
+
     def feed(self, samples: npt.NDArray[np.float32]) -> list[EndpointEvent]:
         """Process the next ``samples`` (1-D, any length, float32 in [-1, 1]) of the stream.
 
-        Returns the events decided on the way, in order; nothing once the answer has ended.
+        Returns the events decided on the way, in order; nothing once the answer has ended for
+        good. After an end on silence, feeding goes on listening for a reopened answer.
         """
         data = np.asarray(samples, dtype=np.float32)
         if data.ndim != 1:
@@ -242,7 +373,7 @@ class Endpointer:
         frame_size = self._frame
         total = data.shape[0]
         pos = 0
-        while pos < total and self._state != "ended":
+        while pos < total and not self._final:
             if self._fill == 0 and total - pos >= frame_size:
                 frame = data[pos : pos + frame_size]
                 pos += frame_size
@@ -260,24 +391,42 @@ class Endpointer:
         return events
 
     def stop(self) -> list[EndpointEvent]:
-        """End now (the candidate said they are done): closes the open stretch, if any, and
-        reports ``answer_ended`` with reason ``stopped``. Nothing once the answer has ended."""
+        """End now for good (the candidate said they are done): closes the open stretch, if
+        any, and reports ``answer_ended`` with reason ``stopped``. Nothing once the answer has
+        ended; an answer that ended on silence is then no longer reopened."""
         if self._state == "ended":
+            self._final = True
             return []
         if self._state == "speaking":  # the buffered tail belongs to the speech
             self._last_speech_end = self._consumed
         return self._finish(self._consumed, "stopped")
+
+    # -- frames ----------------------------------------------------------------------------
 
     def _on_frame(self, frame: npt.NDArray[np.float32]) -> list[EndpointEvent]:
         probability = float(self._detector.speech_probability(frame))
         start = self._frame_end
         end = start + self._frame
         self._frame_end = end
+        self._remember(frame)
         if self._state == "waiting":
             return self._while_waiting(probability, start, end)
-        return self._while_answering(probability, start, end)
+        if self._state == "ended":
+            return self._while_closed(probability, start, end, frame)
+        return self._while_answering(probability, start, end, frame)
 
-    def _while_waiting(self, probability: float, start: int, end: int) -> list[EndpointEvent]:
+    def _remember(self, frame: npt.NDArray[np.float32]) -> None:
+        """Keep the latest ``turn.window_samples`` for the turn model."""
+        size = self._window.shape[0]
+        if size == 0:
+            return
+        n = min(frame.shape[0], size)
+        self._window[:-n] = self._window[n:]
+        self._window[-n:] = frame[-n:]
+        self._window_fill = min(size, self._window_fill + n)
+
+    def _onset(self, probability: float, start: int, end: int) -> int | None:
+        """Track a speech burst; its onset once it has lasted ``min_speech_s``."""
         opts = self._options
         if self._candidate is None:
             if probability >= opts.speech_threshold:
@@ -285,9 +434,15 @@ class Endpointer:
         elif probability < opts.silence_threshold:
             self._candidate = None
         if self._candidate is not None and end - self._candidate >= self._min_speech:
-            onset = self._candidate
-            self._candidate = None
+            onset, self._candidate = self._candidate, None
+            return onset
+        return None
+
+    def _while_waiting(self, probability: float, start: int, end: int) -> list[EndpointEvent]:
+        onset = self._onset(probability, start, end)
+        if onset is not None:
             self._answer_start = self._stretch_start = onset
+            self._stretch_rms = []
             self._last_speech_end = end
             self._speech_samples = end - onset
             self._state = "speaking"
@@ -296,27 +451,130 @@ class Endpointer:
             return self._finish(end, "no_speech")
         return []
 
-    def _while_answering(self, probability: float, start: int, end: int) -> list[EndpointEvent]:
+    def _while_closed(
+        self, probability: float, start: int, end: int, frame: npt.NDArray[np.float32]
+    ) -> list[EndpointEvent]:
+        """After an end on silence: speech reopens the same answer."""
+        onset = self._onset(probability, start, end)
+        if onset is None:
+            return []
+        self._stretch_start = max(onset, self._previous_stretch_end)
+        self._stretch_rms = []
+        self._last_speech_end = end
+        self._speech_samples += end - onset
+        self._state = "speaking"
+        self._new_speech()
+        return [EndpointEvent("answer_reopened", end, start_sample=onset)]
+
+    def _new_speech(self) -> None:
+        self._checked = False
+        self._turn_probability = None
+        self._nudged_at = None
+
+    def _while_answering(
+        self, probability: float, start: int, end: int, frame: npt.NDArray[np.float32]
+    ) -> list[EndpointEvent]:
         opts = self._options
         threshold = opts.silence_threshold if self._state == "speaking" else opts.speech_threshold
+        events: list[EndpointEvent] = []
         if probability >= threshold:
             if self._stretch_start is None:
-                self._stretch_start = start
+                self._stretch_start = max(start, self._previous_stretch_end)
+                self._stretch_rms = []
             self._state = "speaking"
             self._last_speech_end = end
             self._speech_samples += self._frame
+            self._new_speech()
         else:
             self._state = "pausing"
-        events: list[EndpointEvent] = []
+        if self._stretch_start is not None:
+            self._stretch_rms.append((start, float(np.sqrt(np.mean(np.square(frame))))))
+            if end - self._stretch_start >= self._max_stretch and self._state == "speaking":
+                cut = self._quietest_point(end)
+                if cut is not None:
+                    events.append(self._cut_stretch(end, cut))
         silence = end - self._last_speech_end
         if self._stretch_start is not None and silence >= self._gap:
             events.append(self._close_stretch(end))
+        if not self._checked and silence >= self._gap:
+            self._checked = True
+            self._turn_probability = self._ask_turn_model()
+            events.append(
+                EndpointEvent(
+                    "turn_checked",
+                    end,
+                    end_sample=self._last_speech_end,
+                    probability=self._turn_probability,
+                )
+            )
         assert self._answer_start is not None
-        if silence >= self._end_silence:
-            events.extend(self._finish(end, "silence"))
-        elif end - self._answer_start >= self._max_answer:
+        if end - self._answer_start >= self._max_answer:
             events.extend(self._finish(end, "max_length"))
+            return events
+        if self._state == "pausing":
+            events.extend(self._decide(end, silence))
         return events
+
+    def _ask_turn_model(self) -> float | None:
+        if self._turn is None:
+            return None
+        filled = self._window[self._window.shape[0] - self._window_fill :]
+        probability = self._turn.end_of_turn_probability(filled)
+        return None if probability is None else float(probability)
+
+    def _decide(self, end: int, silence: int) -> list[EndpointEvent]:
+        """In a pause: end the answer, nudge, or keep listening."""
+        if self._finished_so_far():
+            need = self._finished_silence
+            if self._turn_probability is None:
+                need = self._fallback_silence
+            if silence >= need:
+                return self._finish(end, "finished")
+            return []
+        if self._nudged_at is not None:
+            if end - self._nudged_at >= self._nudge_reply:
+                return self._finish(end, "silence")
+            return []
+        if silence >= self._end_silence:
+            if self._nudge_reply > 0:
+                self._nudged_at = end
+                return [EndpointEvent("nudge", end, end_sample=self._last_speech_end)]
+            return self._finish(end, "silence")
+        return []
+
+    def _finished_so_far(self) -> bool:
+        """Whether sound and content both say the answer is finished (as of this pause)."""
+        if not self._checked:
+            return False
+        p = self._turn_probability
+        if p is not None and p < self._options.turn_threshold:
+            return False
+        if not self._options.wait_for_content:
+            return True
+        return self._content_finished and self._content_through >= self._last_speech_end
+
+    # -- stretches -------------------------------------------------------------------------
+
+    def _quietest_point(self, limit: int) -> int | None:
+        """Where to cut a long stretch: the middle of its quietest frame in its second half
+        (frames before the decision point ``limit``; the latest frame is left out)."""
+        assert self._stretch_start is not None
+        half = self._stretch_start + self._max_stretch / 2
+        frames = [(rms, s) for s, rms in self._stretch_rms if s >= half and s + self._frame < limit]
+        if not frames:
+            return None
+        _, start = min(frames)
+        return start + self._frame // 2
+
+    def _cut_stretch(self, limit: int, cut: int) -> EndpointEvent:
+        """Close the open stretch at ``cut`` (inside speech: no padding past it); the rest of
+        the stretch goes on from there."""
+        assert self._stretch_start is not None
+        start = max(0, self._previous_stretch_end, self._stretch_start - self._pad)
+        self._previous_stretch_end = cut
+        self._stretch_start = cut
+        self._stretch_rms = [(s, rms) for s, rms in self._stretch_rms if s >= cut]
+        return EndpointEvent("stretch_closed", limit, start_sample=start, end_sample=cut)
 
     def _close_stretch(self, limit: int) -> EndpointEvent:
         """Close the open stretch at decision point ``limit`` (padding never passes it)."""
@@ -324,6 +582,7 @@ class Endpointer:
         start = max(0, self._previous_stretch_end, self._stretch_start - self._pad)
         end = min(limit, self._last_speech_end + self._pad)
         self._stretch_start = None
+        self._stretch_rms = []
         self._previous_stretch_end = end
         return EndpointEvent("stretch_closed", limit, start_sample=start, end_sample=end)
 
@@ -338,6 +597,8 @@ class Endpointer:
             span_end = min(sample, self._last_speech_end + self._pad)
         events.append(EndpointEvent("answer_ended", sample, span_start, span_end, reason))
         self._state = "ended"
+        self._final = reason not in _REOPENABLE
         self._candidate = None
-        self._fill = 0
+        if self._final:
+            self._fill = 0
         return events
