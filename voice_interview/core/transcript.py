@@ -122,7 +122,7 @@ def merge_transcripts(parts: list[tuple[float, Transcript]], duration_s: float) 
     discarded: list[Segment] = []
 
     for offset, part in sorted(parts, key=lambda p: p[0]):
-        segments += [s.shifted(offset) for s in part.segments]
+        segments += [_not_before(s.shifted(offset), segments) for s in part.segments]
         discarded += [s.shifted(offset) for s in part.discarded]
     first = parts[0][1]
     return Transcript(
@@ -133,6 +133,23 @@ def merge_transcripts(parts: list[tuple[float, Transcript]], duration_s: float) 
         model=first.model,
         options={**first.options, "streamed_stretches": len(parts)},
         discarded=tuple(discarded),
+    )
+
+
+def _not_before(segment: Segment, previous: list[Segment]) -> Segment:
+    """Keep word times in order across parts: the recogniser may time a word at the very end of
+    a piece cut inside speech a little past where the next piece's first word starts."""
+    floor = max((w.start_s for s in previous for w in s.words[-1:]), default=None)
+    if floor is None or not segment.words or segment.words[0].start_s >= floor:
+        return segment
+    words = []
+    for w in segment.words:
+        start = max(w.start_s, floor)
+        words.append(w.model_copy(update={"start_s": start, "end_s": max(w.end_s, start)}))
+        floor = start
+    start = max(segment.start_s, words[0].start_s)
+    return segment.model_copy(
+        update={"words": tuple(words), "start_s": start, "end_s": max(segment.end_s, start)}
     )
 
 
