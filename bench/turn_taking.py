@@ -158,8 +158,7 @@ def build_cases() -> list[Case]:
     from voice_interview.adapters.whisper import TranscribeOptions, WhisperTranscriber
     from voice_interview.app import load_sample_answers
 
-    real = {Path(str(i)).name: a for i, (a, _) in enumerate(load_real_speech())}
-    clips = [a.resampled(RATE) for a in real.values()]
+    clips = [a.resampled(RATE) for a, _ in load_real_speech()]
     asr = WhisperTranscriber(TranscribeOptions(model="tiny.en", domain_prompt=False))
     piper = PiperSynthesizer(SpeechOptions(length_scale=1.1, noise_scale=0.0, noise_w_scale=0.0))
     samples = load_sample_answers()

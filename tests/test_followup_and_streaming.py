@@ -103,6 +103,18 @@ def test_merge_shifts_times_by_each_stretch_offset() -> None:
     assert merged.duration_s == 14.0 and merged.options["streamed_stretches"] == 2
 
 
+def test_merge_keeps_word_times_in_order_across_a_cut_inside_speech() -> None:
+    # The first piece's last word is timed up to 2.6 s, past the cut at 2.5 s where the second
+    # piece's first word starts.
+    merged = merge_transcripts(
+        [(0.0, _words("so we cached", 1.6)), (2.5, _words("the reads", 0.0))], 4.0
+    )
+    starts = [w.start_s for w in merged.words]
+    assert starts == sorted(starts)
+    assert merged.text == "so we cached the reads"
+    assert all(w.end_s >= w.start_s for w in merged.words)
+
+
 class RecordingTranscriber:
     """Protocol fake: 'hears' a fixed word per stretch and records the stretch lengths."""
 

@@ -112,6 +112,17 @@ def answering(sessions: Path, index: int) -> bool:
     return bool(record) and record["questions"][index]["status"] == "answering"  # type: ignore[index]
 
 
+def the_answer(sessions: Path) -> tuple[Path, dict[str, Any], str]:
+    """A completed one-question session: its folder, the question's record, what was heard."""
+    record = session_record(sessions)
+    assert record is not None and record["status"] == "completed"
+    q = record["questions"][0]
+    assert q["status"] == "answered"
+    folder = next(sessions.iterdir())
+    transcript = json.loads((folder / q["transcript"]).read_text())
+    return folder, q, normalize_text(transcript["text"])
+
+
 def test_practice_listens_at_the_microphone_and_saves_scores(
     virtual_audio: VirtualAudio, answer_wav: Path, tmp_path: Path
 ) -> None:
@@ -126,13 +137,7 @@ def test_practice_listens_at_the_microphone_and_saves_scores(
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0, err
-    record = session_record(sessions)
-    assert record is not None and record["status"] == "completed"
-    q = record["questions"][0]
-    assert q["status"] == "answered"
-    folder = next(sessions.iterdir())
-    transcript = json.loads((folder / q["transcript"]).read_text())
-    heard = normalize_text(transcript["text"])
+    folder, q, heard = the_answer(sessions)
     assert jiwer.wer(normalize_text(ANSWER), heard) <= 0.25, heard
     evaluation = json.loads((folder / q["evaluation"]).read_text())
     assert evaluation["star"]["action"]["present"] and 0 <= evaluation["overall"] <= 100
@@ -218,13 +223,7 @@ def test_a_six_second_pause_mid_sentence_is_one_answer_and_nobody_talks_over_it(
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0, err
-    record = session_record(sessions)
-    assert record is not None and record["status"] == "completed"
-    q = record["questions"][0]
-    assert q["status"] == "answered"
-    folder = next(sessions.iterdir())
-    transcript = json.loads((folder / q["transcript"]).read_text())
-    heard = normalize_text(transcript["text"])
+    folder, q, heard = the_answer(sessions)
     assert jiwer.wer(normalize_text(f"{HALF_1} {HALF_2}"), heard) <= 0.25, heard
     assert "billing" in heard and "zero" in heard  # both sides of the pause, one transcript
     recorded = load_audio(folder / q["answer_audio"])

@@ -7,6 +7,7 @@ device adapters differ. Every answer goes through the one :class:`AnswerPipeline
 
 from __future__ import annotations
 
+import bisect
 import logging
 import random
 import threading
@@ -189,6 +190,7 @@ class _OpenAnswer:
         # Pieces of >= 2 s go to the recogniser at once, so captions stay within ~3 s.
         self.batcher = StretchBatcher(ASR_SAMPLE_RATE, min_batch_s=2.0)
         self.blocks: list[np.ndarray] = []
+        self._block_starts: list[int] = []  # sample count at the start of each block
         self.total = 0
         self.reason: str | None = None
         self.on_update: Callable[[AnswerOutcome], None] | None = None
@@ -203,6 +205,7 @@ class _OpenAnswer:
     def _take(self, block: Audio) -> list[EndpointEvent]:
         samples = block.resampled(ASR_SAMPLE_RATE).samples
         self.blocks.append(samples)
+        self._block_starts.append(self.total)
         self.total += samples.shape[0]
         if self.writer is not None:
             self.writer.write(samples)
@@ -211,7 +214,11 @@ class _OpenAnswer:
     def _submit(self, span: tuple[int, int] | None) -> None:
         if span is None:
             return
-        joined = np.concatenate(self.blocks)[span[0] : span[1]]
+        # Only the blocks the span touches (not the whole answer, once per piece).
+        first = bisect.bisect_right(self._block_starts, span[0]) - 1
+        last = bisect.bisect_left(self._block_starts, span[1])
+        base = self._block_starts[first]
+        joined = np.concatenate(self.blocks[first:last])[span[0] - base : span[1] - base]
         self.stream.add_stretch(Audio(joined, ASR_SAMPLE_RATE), span[0] / ASR_SAMPLE_RATE)
 
     def _handle(self, events: list[EndpointEvent]) -> None:
@@ -240,7 +247,10 @@ class _OpenAnswer:
         self._report_content()
 
     def _report_content(self) -> None:
-        """Tell the endpointer whether the transcript so far reads as a finished answer."""
+        """Tell the endpointer whether the transcript so far reads as a finished answer. Only
+        read in a pause: while the candidate speaks, any verdict would be out of date."""
+        if self.endpointer.state != "pausing":
+            return
         key = (self.stream.queued, self.stream.covered_s())
         if key == self._content_key or key[1] is None:
             return
@@ -488,21 +498,12 @@ class Interview:
         if self.session is not None:
             answer.writer = self.session.answer_writer(index, follow_up=follow_up)
 
-    def listen(
-        self, mic: Microphone, question: Question, writer: StreamingWavWriter | None
-    ) -> AnswerOutcome:
-        """Record one answer on an open microphone until it ends (used by tools and tests;
-        the interview itself keeps the answer open until the interviewer speaks)."""
-        answer = _OpenAnswer(self, question, mic, ExitStack(), writer)
-        try:
-            return answer.run()
-        finally:
-            answer.stream.close()
-
-    def _score(self, outcome: AnswerOutcome, question: Question) -> tuple[Evaluation, float]:
-        assert outcome.transcript is not None
+    def _score(
+        self, transcript: Transcript, question: Question, outcome: AnswerOutcome
+    ) -> tuple[Evaluation, float]:
+        """Score ``transcript``; with the time from the end of ``outcome`` to the score."""
         t0 = time.perf_counter()
-        evaluation = self.pipeline.evaluate(outcome.transcript, question)
+        evaluation = self.pipeline.evaluate(transcript, question)
         return evaluation, (outcome.latency_s or 0.0) + time.perf_counter() - t0
 
     # -- one question ----------------------------------------------------------------------
@@ -532,11 +533,11 @@ class Interview:
         def score_main(new: AnswerOutcome) -> None:
             nonlocal main
             main = new
-            evaluation, latency = self._score(new, question)
+            assert new.transcript is not None
+            evaluation, latency = self._score(new.transcript, question, new)
             self.latencies.append(latency)
             self.display.feedback(evaluation, latency)
             if self.session is not None:
-                assert new.transcript is not None
                 self.session.save_transcript(index, new.transcript)
                 self.session.save_evaluation(index, evaluation)
             result.evaluation = evaluation
@@ -570,9 +571,8 @@ class Interview:
                 def score_follow_up(new: AnswerOutcome) -> None:
                     assert new.transcript is not None and main.transcript is not None
                     combined = merge_follow_up(main.transcript, new.transcript)
-                    t0 = time.perf_counter()
-                    final = self.pipeline.evaluate(combined, question)
-                    self.display.feedback(final, (new.latency_s or 0.0) + time.perf_counter() - t0)
+                    final, latency = self._score(combined, question, new)
+                    self.display.feedback(final, latency)
                     if self.session is not None:
                         self.session.save_transcript(index, new.transcript, follow_up=True)
                         self.session.save_evaluation(index, final, follow_up=True)

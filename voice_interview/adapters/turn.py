@@ -21,7 +21,6 @@ so, instead of stopping mid-interview.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from functools import lru_cache
 from pathlib import Path
@@ -31,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from voice_interview.adapters.models import DEFAULT_TURN_MODEL, resolve_turn_model
+from voice_interview.adapters.onnx import load_onnx_session
 from voice_interview.core.audio import ASR_SAMPLE_RATE
 from voice_interview.errors import ModelError
 
@@ -42,7 +42,6 @@ TURN_WINDOW_SAMPLES = 8 * ASR_SAMPLE_RATE
 """The model hears the last 8 s of 16 kHz audio."""
 
 _FRAMES = 800  # log-mel frames in 8 s (hop 160)
-_load_lock = threading.Lock()
 
 
 @lru_cache(maxsize=1)
@@ -66,38 +65,6 @@ def turn_features(samples: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     audio = (audio - audio.mean()) / np.sqrt(audio.var() + 1e-7)
     mel = _feature_extractor()(audio.astype(np.float32), padding=0)[:, :_FRAMES]
     return np.ascontiguousarray(mel[np.newaxis], dtype=np.float32)
-
-
-@lru_cache(maxsize=2)
-def _load_session(path: str) -> Any:
-    try:
-        import onnxruntime  # type: ignore[import-untyped]
-    except ImportError as exc:
-        raise ModelError(
-            "Smart Turn needs onnxruntime (a faster-whisper dependency); "
-            "install it with: pip install onnxruntime"
-        ) from exc
-    opts = onnxruntime.SessionOptions()
-    # One call per pause on one core leaves the other to the recogniser.
-    opts.inter_op_num_threads = 1
-    opts.intra_op_num_threads = 1
-    opts.log_severity_level = 4
-    try:
-        session = onnxruntime.InferenceSession(
-            path, providers=["CPUExecutionProvider"], sess_options=opts
-        )
-    except Exception as exc:  # onnxruntime raises its own (non-exported) exception types
-        raise ModelError(
-            f"{path}: cannot load as a Smart Turn ONNX model ({' '.join(str(exc).split())}); "
-            "reinstall it with: pip install --force-reinstall pipecat-ai==1.14.0"
-        ) from exc
-    inputs = [i.name for i in session.get_inputs()]
-    if inputs != ["input_features"]:
-        raise ModelError(
-            f"{path}: not a Smart Turn v3 model (inputs {inputs}, expected input_features); "
-            "pass a smart-turn-v3 .onnx file"
-        )
-    return session
 
 
 class SmartTurnDetector:
@@ -140,8 +107,18 @@ class SmartTurnDetector:
         """
         if self._session is None:
             path = resolve_turn_model(self.model)
-            with _load_lock:
-                self._session = _load_session(str(path))
+            session = load_onnx_session(
+                path,
+                what="Smart Turn",
+                fix="reinstall it with: pip install --force-reinstall pipecat-ai==1.14.0",
+            )
+            inputs = [i.name for i in session.get_inputs()]
+            if inputs != ["input_features"]:
+                raise ModelError(
+                    f"{path}: not a Smart Turn v3 model (inputs {inputs}, expected "
+                    "input_features); pass a smart-turn-v3 .onnx file"
+                )
+            self._session = session
 
     def try_load(self) -> bool:
         """Load the model; on failure turn the detector off and keep the reason in

@@ -22,14 +22,13 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import threading
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from voice_interview.adapters.onnx import load_onnx_session
 from voice_interview.core.audio import ASR_SAMPLE_RATE
 from voice_interview.errors import ModelError
 
@@ -50,7 +49,6 @@ SILERO_CONTEXT_SAMPLES = 64
 
 _STATE_SHAPE = (1, 1, 128)
 _MODEL_FILE = "silero_vad_v6.onnx"
-_load_lock = threading.Lock()
 
 
 def bundled_model_path() -> Path:
@@ -73,37 +71,6 @@ def bundled_model_path() -> Path:
             "reinstall it with: pip install --force-reinstall 'faster-whisper>=1.2,<2'"
         )
     return path
-
-
-@lru_cache(maxsize=2)
-def _load_session(path: str) -> Any:
-    """One onnxruntime session per model file, shared by all detectors (a session holds no
-    stream state, which lives in each detector)."""
-    try:
-        import onnxruntime  # type: ignore[import-untyped]
-    except ImportError as exc:
-        raise ModelError(
-            "Silero VAD needs onnxruntime (a faster-whisper dependency); "
-            "install it with: pip install onnxruntime"
-        ) from exc
-    opts = onnxruntime.SessionOptions()
-    # One 512-sample frame is far too little work to share between threads; faster-whisper
-    # uses the same settings.
-    opts.inter_op_num_threads = 1
-    opts.intra_op_num_threads = 1
-    opts.enable_cpu_mem_arena = False
-    opts.log_severity_level = 4
-    try:
-        session = onnxruntime.InferenceSession(
-            path, providers=["CPUExecutionProvider"], sess_options=opts
-        )
-    except Exception as exc:  # onnxruntime raises its own (non-exported) exception types
-        raise ModelError(
-            f"{path}: cannot load as a Silero VAD ONNX model ({exc}); pass the "
-            f"{_MODEL_FILE} file, or reinstall faster-whisper and onnxruntime"
-        ) from exc
-    logger.debug("loaded Silero VAD from %s", path)
-    return session
 
 
 class SileroSpeechDetector:
@@ -142,8 +109,11 @@ class SileroSpeechDetector:
             path = self._path or bundled_model_path()
             if not path.is_file():
                 raise ModelError(f"{path}: Silero VAD model not found; check the path")
-            with _load_lock:
-                self._session = _load_session(str(path))
+            self._session = load_onnx_session(
+                path,
+                what="Silero VAD",
+                fix=f"pass the {_MODEL_FILE} file, or reinstall faster-whisper and onnxruntime",
+            )
 
     def reset(self) -> None:
         """Forget the stream: zero LSTM state and context, as before a first frame."""

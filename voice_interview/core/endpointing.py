@@ -292,6 +292,8 @@ class Endpointer:
         self._pad = round(opts.stretch_pad_s * sample_rate)
         self._buffer = np.zeros(frame, dtype=np.float32)
         window = turn.window_samples if turn is not None else 0
+        if turn is not None and window <= 0:
+            raise ValueError(f"turn.window_samples must be positive, got {window}")
         self._window = np.zeros(max(0, window), dtype=np.float32)
         self.reset()
 
@@ -310,8 +312,6 @@ class Endpointer:
         self._last_speech_end = 0
         self._previous_stretch_end = 0  # end of the last closed stretch
         self._speech_samples = 0
-        self._window.fill(0.0)
-        self._window_fill = 0
         self._checked = False  # the turn model was asked in this pause
         self._turn_probability: float | None = None
         self._nudged_at: int | None = None  # decision point of this pause's nudge
@@ -416,14 +416,17 @@ class Endpointer:
         return self._while_answering(probability, start, end, frame)
 
     def _remember(self, frame: npt.NDArray[np.float32]) -> None:
-        """Keep the latest ``turn.window_samples`` for the turn model."""
+        """Keep the latest ``turn.window_samples`` for the turn model: a ring buffer, whose
+        write position is the count of samples classified (written once per frame, read in
+        order only when the model is asked)."""
         size = self._window.shape[0]
         if size == 0:
             return
-        n = min(frame.shape[0], size)
-        self._window[:-n] = self._window[n:]
-        self._window[-n:] = frame[-n:]
-        self._window_fill = min(size, self._window_fill + n)
+        tail = frame[-size:]
+        at = (self._frame_end - tail.shape[0]) % size
+        first = min(tail.shape[0], size - at)
+        self._window[at : at + first] = tail[:first]
+        self._window[: tail.shape[0] - first] = tail[first:]
 
     def _onset(self, probability: float, start: int, end: int) -> int | None:
         """Track a speech burst; its onset once it has lasted ``min_speech_s``."""
@@ -518,7 +521,10 @@ class Endpointer:
     def _ask_turn_model(self) -> float | None:
         if self._turn is None:
             return None
-        filled = self._window[self._window.shape[0] - self._window_fill :]
+        size = self._window.shape[0]
+        at = self._frame_end % size
+        heard = min(size, self._frame_end)
+        filled = np.concatenate([self._window[at:], self._window[:at]])[size - heard :]
         probability = self._turn.end_of_turn_probability(filled)
         return None if probability is None else float(probability)
 

@@ -6,6 +6,7 @@ back and validated. Times are in seconds from the start of the answer audio.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -121,8 +122,11 @@ def merge_transcripts(parts: list[tuple[float, Transcript]], duration_s: float) 
     segments: list[Segment] = []
     discarded: list[Segment] = []
 
+    floor = -math.inf  # start of the latest word so far
     for offset, part in sorted(parts, key=lambda p: p[0]):
-        segments += [_not_before(s.shifted(offset), segments) for s in part.segments]
+        for segment in part.segments:
+            segments.append(_not_before(segment.shifted(offset), floor))
+            floor = max([floor, *(w.start_s for w in segments[-1].words[-1:])])
         discarded += [s.shifted(offset) for s in part.discarded]
     first = parts[0][1]
     return Transcript(
@@ -136,11 +140,11 @@ def merge_transcripts(parts: list[tuple[float, Transcript]], duration_s: float) 
     )
 
 
-def _not_before(segment: Segment, previous: list[Segment]) -> Segment:
+def _not_before(segment: Segment, floor: float) -> Segment:
     """Keep word times in order across parts: the recogniser may time a word at the very end of
-    a piece cut inside speech a little past where the next piece's first word starts."""
-    floor = max((w.start_s for s in previous for w in s.words[-1:]), default=None)
-    if floor is None or not segment.words or segment.words[0].start_s >= floor:
+    a piece cut inside speech a little past where the next piece's first word starts, so no
+    word of ``segment`` starts before ``floor``."""
+    if not segment.words or segment.words[0].start_s >= floor:
         return segment
     words = []
     for w in segment.words:
