@@ -1,7 +1,7 @@
 """Turn-taking benchmark: does the interviewer wait through thinking pauses, and answer fast?
 
 Usage: ``.venv/bin/python bench/turn_taking.py [--runs new:tiny.en new:base old:tiny.en
-pipecat:tiny.en]``.
+pipecat:tiny.en] [--set bench|dev2|blind]``.
 
 Answers (made in the same run, the same for every policy):
 
@@ -13,6 +13,9 @@ Answers (made in the same run, the same for every policy):
   of the answer, split at its middle word), between sentences mid-story (after the situation,
   before any action) or between sentences early in a technical answer.
 
+``--set dev2`` / ``--set blind``: typed answers of a labeled set spoken the same way (see
+:func:`labeled_cases`; ``bench/turn_signals.py`` says which set may be tuned on).
+
 Each answer is played in real time through the file-fed microphone into the real practice loop
 (one question, no follow-up), 1 s of silence before it. Policies, each in a fresh subprocess:
 
@@ -23,7 +26,9 @@ Each answer is played in real time through the file-fed microphone into the real
 
 Measured per answer: whether the interviewer's next audio (here: the closing summary) started
 before the candidate's last word (a false cut), premature closes that reopening recovered,
-last word -> feedback, how far captions trail the voice while the candidate speaks, the CPU of
+last word -> feedback (the score on screen), last word -> the interviewer's next audio, how
+much of the candidate's voice is not yet captioned while they speak (speech seconds, pauses not
+counted), the CPU of
 listening (VAD + turn model, % of one core) and of the recogniser (x real time), and whether
 any interviewer audio (a nudge, the summary) overlapped the candidate's speech.
 Writes ``bench/results/turn-taking-<date>.md`` and ``.json``.
@@ -121,11 +126,18 @@ def _espeak(text: str) -> Any:
         return load_audio(out).resampled(RATE)
 
 
-def _split_mid_sentence(text: str) -> tuple[str, str]:
-    """Split the middle sentence of ``text`` at its middle word."""
+def _sentences(text: str) -> list[str]:
+    """The sentences of ``text``; the sample answers' "..." pause marks are dropped (the bench
+    inserts its own pauses), so that a mark is never taken for a sentence."""
     import re
 
-    sentences = re.split(r"(?<=[.!?])\s+", text)
+    text = re.sub(r"\s*\.\.\.(?=\s|$)", "", text)
+    return re.split(r"(?<=[.!?])\s+", text.strip())
+
+
+def _split_mid_sentence(text: str) -> tuple[str, str]:
+    """Split the middle sentence of ``text`` at its middle word."""
+    sentences = _sentences(text)
     i = len(sentences) // 2
     words = sentences[i].split()
     k = max(2, len(words) // 2)
@@ -135,9 +147,7 @@ def _split_mid_sentence(text: str) -> tuple[str, str]:
 
 
 def _split_sentences(text: str, after: int) -> tuple[str, str]:
-    import re
-
-    sentences = re.split(r"(?<=[.!?])\s+", text)
+    sentences = _sentences(text)
     return " ".join(sentences[:after]), " ".join(sentences[after:])
 
 
@@ -151,7 +161,60 @@ def _real_cut(clip: Any, transcriber: Any) -> tuple[Any, Any]:
     return _piece(clip.samples[:at]), _piece(clip.samples[at:])
 
 
-def build_cases() -> list[Case]:
+LABELED = {
+    "dev2": "evaluator_devset2.jsonl",  # looked at while the policy was designed
+    "blind": "evaluator_devset3.jsonl",  # kept blind until the policy was fixed
+}
+
+
+def labeled_cases(which: str, count: int = 24, seed: int = 7) -> list[Case]:
+    """Typed answers of a labeled set (grade >= 2, >= 40 words: real answers) spoken by Piper
+    and espeak-ng in turn: finished, or with a 3-8 s pause mid-sentence, mid-story (after
+    the situation) or early in a technical answer (after its first sentence)."""
+    import random
+    import re
+
+    from voice_interview.adapters.piper import PiperSynthesizer, SpeechOptions
+    from voice_interview.bank import load_bank
+
+    bank = load_bank()
+    path = REPO / "tests" / "data" / LABELED[which]
+    rows = [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
+    rows = [r for r in rows if int(r.get("grade", 0)) >= 2 and len(r["text"].split()) >= 40]
+    random.Random(seed).shuffle(rows)
+    piper = PiperSynthesizer(SpeechOptions(length_scale=1.1, noise_scale=0.0, noise_w_scale=0.0))
+    cases: list[Case] = []
+    for i, row in enumerate(rows[:count]):
+        question = row["question_id"]
+        voice = "piper" if i % 2 == 0 else "espeak"
+        text = row["text"]
+        sentences = re.split(r"(?<=[.!?])\s+", text)
+        if i % 3 == 0:
+            kind, first, rest = "finished", text, ""
+        elif i % 3 == 1:
+            kind, (first, rest) = "mid-sentence", _split_mid_sentence(text)
+        elif bank.question(question).kind == "behavioral" and len(sentences) > 3:
+            kind, (first, rest) = "mid-story", _split_sentences(text, 2)
+        else:
+            kind, (first, rest) = "early-technical", _split_sentences(text, 1)
+
+        def spoken(t: str, voice: str = voice) -> Any:
+            audio = piper.synthesize(t) if voice == "piper" else _espeak(t)
+            return _trim(audio.resampled(RATE))
+
+        parts = [spoken(first)] + ([spoken(rest)] if rest else [])
+        pause = 0.0 if kind == "finished" else float(3 + i % 6)
+        audio, speech = _join(parts, [pause] if rest else [])
+        name = f"{which}-{i:02d}-{voice}-{kind}"
+        cases.append(Case(name, kind, voice, question, audio, speech, pause))
+    return cases
+
+
+def build_cases(which: str = "bench") -> list[Case]:
+    """The answers of a set: ``bench`` (real speech, Piper and espeak-ng on the sample
+    answers) or one of :data:`LABELED`."""
+    if which != "bench":
+        return labeled_cases(which)
     from asr import load_real_speech  # bench/asr.py
 
     from voice_interview.adapters.piper import PiperSynthesizer, SpeechOptions
@@ -234,7 +297,7 @@ def policy_options(policy: str) -> Any:
     raise ValueError(policy)
 
 
-def worker(policy: str, model: str, only: str = "") -> dict[str, Any]:
+def worker(policy: str, model: str, only: str = "", which: str = "bench") -> dict[str, Any]:
     from voice_interview.adapters.devices import FileMicrophone
     from voice_interview.adapters.piper import PiperSynthesizer
     from voice_interview.adapters.turn import SmartTurnDetector
@@ -244,7 +307,7 @@ def worker(policy: str, model: str, only: str = "") -> dict[str, Any]:
     from voice_interview.practice import Interview, PracticeOptions
     from voice_interview.terminal import PlainDisplay
 
-    cases = [c for c in build_cases() if only in c.name]
+    cases = [c for c in build_cases(which) if only in c.name]
     bank = load_bank()
     pipeline = build_pipeline(model, bank)
     pipeline.transcriber.load()  # type: ignore[attr-defined]
@@ -296,9 +359,13 @@ def worker(policy: str, model: str, only: str = "") -> dict[str, Any]:
 
         class Display(PlainDisplay):
             def listening(self, elapsed_s: float, level: float, state: str, cap: str) -> None:
-                if state == "speaking" and streams:
+                # While the candidate speaks: how much of their voice is not captioned yet
+                # (speech time between the end of the captions and now; pauses not counted).
+                if streams and any(a <= elapsed_s <= b for a, b in case.speech):
                     covered = streams[-1].covered_s() or 0.0
-                    lags.append(elapsed_s - max(covered, LEAD_S))
+                    lags.append(
+                        sum(max(0.0, min(b, elapsed_s) - max(a, covered)) for a, b in case.speech)
+                    )
 
             def feedback(self, evaluation: Any, latency_s: float) -> None:
                 feedback_at.append(time.monotonic())
@@ -354,6 +421,7 @@ def worker(policy: str, model: str, only: str = "") -> dict[str, Any]:
                 "closes": len(feedback_at),
                 "nudges": interview.nudges,
                 "last_word_to_feedback_s": feedback_at[-1] - last_word if feedback_at else None,
+                "last_word_to_interviewer_s": next_audio - last_word if next_audio else None,
                 "caption_lag_median_s": statistics.median(lags) if lags else None,
                 "caption_lag_p90_s": float(np.percentile(lags, 90)) if lags else None,
                 "overlaps": int(overlaps),
@@ -377,6 +445,8 @@ def summarize(run: dict[str, Any]) -> dict[str, Any]:
     latencies = [r["last_word_to_feedback_s"] for r in rows if not r["false_cut"]]
     latencies = [x for x in latencies if x is not None]
     fin_lat = [r["last_word_to_feedback_s"] for r in finished if r["last_word_to_feedback_s"]]
+    speaks = [r.get("last_word_to_interviewer_s") for r in rows if not r["false_cut"]]
+    speaks = [x for x in speaks if x is not None]
     lags = [r["caption_lag_median_s"] for r in rows if r["caption_lag_median_s"] is not None]
     lag90 = [r["caption_lag_p90_s"] for r in rows if r["caption_lag_p90_s"] is not None]
     paused = [r for r in rows if r["kind"] != "finished"]
@@ -388,6 +458,8 @@ def summarize(run: dict[str, Any]) -> dict[str, Any]:
         "latency_median_s": statistics.median(latencies) if latencies else None,
         "latency_p90_s": float(np.percentile(latencies, 90)) if latencies else None,
         "finished_latency_median_s": statistics.median(fin_lat) if fin_lat else None,
+        "interviewer_median_s": statistics.median(speaks) if speaks else None,
+        "interviewer_p90_s": float(np.percentile(speaks, 90)) if speaks else None,
         "finished_latency_p90_s": float(np.percentile(fin_lat, 90)) if fin_lat else None,
         "caption_lag_median_s": statistics.median(lags) if lags else None,
         "caption_lag_p90_s": max(lag90) if lag90 else None,
@@ -405,6 +477,9 @@ def main() -> int:
     )
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     parser.add_argument("--only", default="", help="answers whose name contains this")
+    parser.add_argument(
+        "--set", default="bench", choices=["bench", *LABELED], help="which answers (see above)"
+    )
     parser.add_argument("--out", default=str(REPO / "bench" / "results"))
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -421,7 +496,7 @@ def main() -> int:
         policy, model = spec.split(":")
         print(f"running {policy} with {model} ...", file=sys.stderr, flush=True)
         proc = subprocess.run(
-            [sys.executable, __file__, "--worker", policy, model, args.only],
+            [sys.executable, __file__, "--worker", policy, model, args.only, args.set],
             stdout=subprocess.PIPE,
             text=True,
             check=True,
@@ -433,32 +508,40 @@ def main() -> int:
         return "-" if x is None else f"{x:.2f}{unit}"
 
     stamp = f"{datetime.now(UTC):%Y-%m-%d}"
+    if args.set != "bench":
+        stamp = f"{args.set}-{stamp}"
     lines = [
-        f"# Turn-taking benchmark {stamp}",
+        f"# Turn-taking benchmark {stamp} (answers: {args.set})",
         "",
         f"CPU: {cpu_name()}; cores available: {available_cores()}; python "
         f"{platform.python_version()}; recogniser threads: all cores; Smart Turn and Silero: "
         "1 thread each. Every answer played once in real time through the file-fed microphone.",
         "Targets: 0 false cuts (pauses up to 8 s); last word -> feedback <= 1.0 s median and "
-        "<= 1.5 s p90 with tiny.en, <= 1.5 s median with base; captions <= 3 s behind; "
+        "<= 1.5 s p90 with tiny.en, <= 1.5 s median with base; captions <= 3 s behind "
+        "(uncaptioned speech); "
         "listening < 5 % of one core; no interviewer audio over the candidate.",
         "",
         "| policy | model | false cuts | closes recovered by reopening | last word -> feedback "
-        "median / p90 (all answers not cut) | finished answers median / p90 | captions behind "
-        "median / worst p90 | listening CPU (% of a core) | recogniser x real time | overlaps "
-        "| nudges |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "median / p90 (all answers not cut) | finished answers median / p90 | last word -> "
+        "interviewer speaks median / p90 | uncaptioned speech median / worst p90 | listening "
+        "CPU (% of a core) | recogniser x real time | overlaps | nudges |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for s in summaries:
         lines.append(
             f"| {s['policy']} | {s['model']} | {s['false_cuts']} | {s['recovered_closes']} | "
             f"{f(s['latency_median_s'])} / {f(s['latency_p90_s'])} | "
             f"{f(s['finished_latency_median_s'])} / {f(s['finished_latency_p90_s'])} | "
+            f"{f(s['interviewer_median_s'])} / {f(s['interviewer_p90_s'])} | "
             f"{f(s['caption_lag_median_s'])} / {f(s['caption_lag_p90_s'])} | "
             f"{s['listen_cpu_pct']:.2f} | {s['asr_x_realtime']:.1f}x | {s['overlaps']} | "
             f"{s['nudges']} |"
         )
-    lines += ["", "Per answer (false cut; last word -> feedback; closes; nudges):", ""]
+    lines += [
+        "",
+        "Per answer (false cut; last word -> feedback; -> interviewer speaks; closes; nudges):",
+        "",
+    ]
     lines.append("| answer | " + " | ".join(f"{r['policy']}:{r['model']}" for r in runs) + " |")
     lines.append("|---|" + "---|" * len(runs))
     for i, row in enumerate(runs[0]["rows"]):
@@ -466,7 +549,10 @@ def main() -> int:
         for r in runs:
             x = r["rows"][i]
             cut = "CUT" if x["false_cut"] else "ok"
-            cells.append(f"{cut} {f(x['last_word_to_feedback_s'])} c{x['closes']} n{x['nudges']}")
+            speaks = f(x.get("last_word_to_interviewer_s"))
+            cells.append(
+                f"{cut} {f(x['last_word_to_feedback_s'])} / {speaks} c{x['closes']} n{x['nudges']}"
+            )
         label = f"{row['case']} ({row['kind']}, {row['pause_s']:.0f} s)"
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     text = "\n".join(lines) + "\n"

@@ -497,13 +497,36 @@ def test_content_unfinished_waits_the_longest_silence_then_nudges_then_ends() ->
     assert last == ended(end + LONGEST * F + REPLY * F, "silence", 0, end + PAD)
 
 
-def test_the_turn_model_saying_unfinished_outweighs_finished_content() -> None:
+def test_a_doubtful_end_shows_feedback_at_once_but_the_interviewer_waits_longer() -> None:
     end = 40 * F
-    events, _, _ = policy_run(
-        scripted((40, SPEECH), (LONGEST + 10, QUIET)), 0.2, content=(True, end + PAD)
-    )
+    signal = scripted((40, SPEECH), (LONGEST + 10, QUIET))
+    sure = policy_run(signal, 0.9, content=(True, end + PAD))[1]
+    assert sure.reply_after_s == POLICY.reply_after_s
+    for p, content_sure in ((0.2, True), (0.9, False), (0.2, False)):
+        endpointer = Endpointer(ScriptedDetector(), POLICY, turn=ScriptedTurn(p))
+        endpointer.set_content(True, end + PAD, sure=content_sure)
+        events = endpointer.feed(signal)
+        # the transcript decides the end: half a second after the last word, as when sure
+        assert events[-1] == ended(end + QUICK * F, "finished", 0, end + PAD)
+        assert endpointer.reply_after_s == POLICY.end_silence_s, (p, content_sure)
+    # a doubt never shortens the wait below reply_after_s
+    options = replace(POLICY, end_silence_s=1.0, reply_after_s=2.0)
+    endpointer = Endpointer(ScriptedDetector(), options, turn=ScriptedTurn(0.1))
+    endpointer.set_content(True, end + PAD)
+    endpointer.feed(signal)
+    assert endpointer.reply_after_s == 2.0
+
+
+def test_without_content_the_turn_model_decides() -> None:
+    # wait_for_content=False: pipecat's rule, kept as a benchmark baseline
+    end = 40 * F
+    options = replace(POLICY, wait_for_content=False)
+    signal = scripted((40, SPEECH), (LONGEST + 10, QUIET))
+    events, _, _ = policy_run(signal, 0.2, options=options)
     assert [e.kind for e in events][-1] == "nudge"
-    assert events[-1].sample == end + LONGEST * F
+    events, endpointer, _ = policy_run(signal, 0.9, options=options)
+    assert events[-1] == ended(end + QUICK * F, "finished", 0, end + PAD)
+    assert endpointer.reply_after_s == POLICY.reply_after_s
 
 
 def test_no_content_report_means_unfinished() -> None:

@@ -222,18 +222,16 @@ class _OpenAnswer:
         self.stream.add_stretch(Audio(joined, ASR_SAMPLE_RATE), span[0] / ASR_SAMPLE_RATE)
 
     def _handle(self, events: list[EndpointEvent]) -> None:
-        threshold = self.endpointer.options.turn_threshold
         for event in events:
             if event.kind == "stretch_closed":
                 assert event.start_sample is not None and event.end_sample is not None
                 self._submit(self.batcher.close(event.start_sample, event.end_sample))
             elif event.kind == "turn_checked":
                 self.interview.note_turn_model()
-                if event.probability is None or event.probability >= threshold:
-                    # It may be the end: transcribe now what was said, to read it.
-                    self._submit(self.batcher.flush())
-                    if not self._paced:  # a file-fed input must not run ahead of the reading
-                        self.stream.wait()
+                # It may be the end: transcribe now what was said, to read it.
+                self._submit(self.batcher.flush())
+                if not self._paced:  # a file-fed input must not run ahead of the reading
+                    self.stream.wait()
             elif event.kind == "nudge":
                 self._submit(self.batcher.flush())
                 self.interview.nudge(self.mic)
@@ -256,15 +254,15 @@ class _OpenAnswer:
             return
         self._content_key = key
         partial = self.stream.partial()
-        finished = False
+        finished = sure = False
         if partial is not None:
             if self.context is not None:
                 partial = merge_follow_up(self.context, partial)
             evaluation = self.interview.pipeline.evaluate(partial, self.question)
             verdict = assess_completeness(evaluation, self.interview.rules)
-            finished = verdict.finished
-            logger.debug("content so far: %s %s", finished, verdict.reasons)
-        self.endpointer.set_content(finished, round(key[1] * ASR_SAMPLE_RATE))
+            finished, sure = verdict.finished, verdict.sure
+            logger.debug("content so far: %s %s sure=%s", finished, verdict.reasons, sure)
+        self.endpointer.set_content(finished, round(key[1] * ASR_SAMPLE_RATE), sure)
 
     # -- listening ---------------------------------------------------------------------------
     def run(self) -> AnswerOutcome:
@@ -332,15 +330,22 @@ class _OpenAnswer:
 
     def check(self) -> bool:
         """Before the interviewer speaks: read what the microphone heard since the answer
-        ended, and keep listening until ``reply_after_s`` of silence has followed the last
-        word. True when the candidate started speaking again (the answer is open again: call
+        ended, and keep listening until :attr:`Endpointer.reply_after_s` of silence has
+        followed the last word (longer when the end was in doubt; Enter stops the wait). True
+        when the candidate started speaking again (the answer is open again: call
         :meth:`run`)."""
         if not self.endpointer.reopenable:
             return False
-        hold_s = self.endpointer.options.reply_after_s
+        hold_s = self.endpointer.reply_after_s
+        if hold_s > self.endpointer.options.reply_after_s and self.quiet_s() < hold_s:
+            self.interview.display.message(
+                "(Listening a little longer in case you go on: press Enter to move on.)"
+            )
         deadline = time.monotonic() + hold_s + 1.0  # a stalled input never blocks the loop
         try:
             while True:
+                if self.interview.keys.poll() == "done":
+                    return False
                 quiet = self.quiet_s() >= hold_s
                 block = self.mic.read(0.0 if quiet else 0.05)
                 if block is None:

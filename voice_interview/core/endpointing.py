@@ -6,15 +6,35 @@ three kinds of evidence:
 - **silence**: a :class:`SpeechDetector` (Silero VAD in ``adapters/vad.py``) scores each frame;
 - **sound**: at each short pause (``stretch_gap_s``) a :class:`TurnDetector` (Smart Turn in
   ``adapters/turn.py``) is asked once whether the last <= 8 s sound like a finished turn;
-- **content**: the caller reports whether the transcript so far reads as a finished answer
-  (:meth:`Endpointer.set_content`; ``scoring/completeness.py`` decides it), for the audio up
-  to a given sample.
+- **content**: the caller reports whether the transcript so far reads as a finished answer,
+  and whether the recogniser was sure of its last words (:meth:`Endpointer.set_content`;
+  ``scoring/completeness.py`` decides both), for the audio up to a given sample.
 
-The answer ends quickly (``finished_silence_s``) only when the sound and the content both say
-it is finished. Otherwise the endpointer waits up to ``end_silence_s``, then asks for a nudge
-("Take your time. Anything to add?") and ends ``nudge_reply_s`` later if nothing more is said.
-Without a turn model (missing, or off because the CPU was too busy) a finished-reading answer
-ends after ``fallback_silence_s``: the plain silence rule.
+The transcript decides when the answer ends; the sound decides how soon the interviewer
+speaks after it:
+
+=====================  =====================  ==============================================
+content (transcript)   sound (turn model) and  what happens
+                       recogniser confidence
+=====================  =====================  ==============================================
+unfinished or unknown  any                    wait up to ``end_silence_s``, nudge ("Take your
+                                              time. Anything to add?"), end ``nudge_reply_s``
+                                              later if nothing more is said
+finished               both sure              end after ``finished_silence_s`` (feedback now);
+                                              the interviewer may speak after
+                                              ``reply_after_s`` of silence
+finished               either in doubt        end after ``finished_silence_s`` (feedback now);
+                                              the interviewer waits up to ``end_silence_s``
+                                              of silence (:attr:`Endpointer.reply_after_s`),
+                                              so a thinking pause reopens the answer
+=====================  =====================  ==============================================
+
+The turn model has no veto on ending because, measured on real read speech and two synthetic
+voices (``bench/turn_signals.py``), when it disagreed with a finished-reading transcript it was
+wrong 12 times out of 14: finished answers it called unfinished would wait 12 s for a nudge.
+Its doubt still costs nothing but a longer wait before the interviewer speaks, with the
+feedback already on screen. Without a turn model (missing, or off because the CPU was too
+busy) a finished-reading answer ends after ``fallback_silence_s``: the plain silence rule.
 
 Every time is counted in samples from the start of feeding, never read from a clock, so the
 same endpointer gives the same events on a live microphone, on a WAV file cut into 512-sample
@@ -125,9 +145,9 @@ class EndpointOptions:
             4-8 s are normal in interviews; the default, 8.5 s, lets an 8 s pause end with the
             speech detector's own lag to spare. Then the interviewer nudges (see
             ``nudge_reply_s``).
-        finished_silence_s: the silence after which an answer that the turn model and the
-            transcript both call finished ends. With the transcription and scoring that
-            follow, feedback is ready about a second after the last word.
+        finished_silence_s: the silence after which an answer whose transcript reads as
+            finished ends. With the transcription and scoring that follow, feedback is ready
+            about a second after the last word.
         fallback_silence_s: the same without a turn model (not installed, damaged, or off
             because the CPU was too busy): the plain silence rule.
         nudge_reply_s: after ``end_silence_s`` on an unfinished answer the endpointer asks for
@@ -136,7 +156,7 @@ class EndpointOptions:
         turn_threshold: a turn-model probability of at least this says "finished".
         wait_for_content: end early only once the caller has reported (``set_content``) that
             the transcript up to the last speech reads as finished. False = judge by sound and
-            silence alone.
+            silence alone: the turn model then decides (a baseline for benchmarks).
         max_answer_s: hard cap on an answer, counted from the start of its first speech (not
             from the start of listening: the time before that is covered by
             ``no_speech_timeout_s``, and a late start still gets the whole allowance).
@@ -158,11 +178,11 @@ class EndpointOptions:
         max_stretch_s: a stretch that grows past this without a pause is cut at its quietest
             frame in its second half, so a fluent speaker is transcribed (and captioned) while
             speaking.
-        reply_after_s: for the caller: the interviewer's next audio starts only once this much
-            silence has followed the last word. The score is shown as soon as the answer ends
-            (``finished_silence_s``); speech that starts again before the interviewer speaks
-            reopens the answer, so a candidate who pauses a second between two sentences of
-            a finished-sounding answer is not cut off.
+        reply_after_s: for the caller: when the sound and the transcript are both sure the
+            answer is finished, the interviewer's next audio starts once this much silence
+            has followed the last word (when either is in doubt: ``end_silence_s``; see
+            :attr:`Endpointer.reply_after_s`). The score is shown as soon as the answer ends;
+            speech that starts again before the interviewer speaks reopens the answer.
     """
 
     end_silence_s: float = 8.5
@@ -316,7 +336,9 @@ class Endpointer:
         self._turn_probability: float | None = None
         self._nudged_at: int | None = None  # decision point of this pause's nudge
         self._content_finished = False
+        self._content_sure = False
         self._content_through = -1  # the content report covers speech up to this sample
+        self._sure = True  # the last end was one that sound and content were both sure of
 
     @property
     def options(self) -> EndpointOptions:
@@ -353,11 +375,21 @@ class Endpointer:
         """Sample count at the end of the latest speech frame of the answer."""
         return self._last_speech_end
 
-    def set_content(self, finished: bool, through_sample: int) -> None:
+    @property
+    def reply_after_s(self) -> float:
+        """After an end on silence: how much silence after the last word the interviewer
+        should wait before speaking (longer when the turn model or the recogniser was in doubt
+        that the answer was over)."""
+        opts = self._options
+        return opts.reply_after_s if self._sure else max(opts.reply_after_s, opts.end_silence_s)
+
+    def set_content(self, finished: bool, through_sample: int, sure: bool = True) -> None:
         """Report whether the transcript of the answer up to ``through_sample`` reads as a
-        finished answer. Used only while no speech came after ``through_sample``."""
+        finished answer, and whether the recogniser was ``sure`` of its last words. Used only
+        while no speech came after ``through_sample``."""
         if through_sample >= self._content_through:
             self._content_finished = bool(finished)
+            self._content_sure = bool(sure)
             self._content_through = int(through_sample)
 
     def feed(self, samples: npt.NDArray[np.float32]) -> list[EndpointEvent]:
@@ -535,6 +567,7 @@ class Endpointer:
             if self._turn_probability is None:
                 need = self._fallback_silence
             if silence >= need:
+                self._sure = self._sure_of_end()
                 return self._finish(end, "finished")
             return []
         if self._nudged_at is not None:
@@ -549,15 +582,20 @@ class Endpointer:
         return []
 
     def _finished_so_far(self) -> bool:
-        """Whether sound and content both say the answer is finished (as of this pause)."""
+        """Whether the answer reads as finished (as of this pause): the transcript decides;
+        without content (``wait_for_content=False``) the turn model does."""
         if not self._checked:
             return False
-        p = self._turn_probability
-        if p is not None and p < self._options.turn_threshold:
-            return False
         if not self._options.wait_for_content:
-            return True
+            p = self._turn_probability
+            return p is None or p >= self._options.turn_threshold
         return self._content_finished and self._content_through >= self._last_speech_end
+
+    def _sure_of_end(self) -> bool:
+        """Whether the sound (turn model) and the recogniser are sure of a finished answer."""
+        p = self._turn_probability
+        sound = p is None or p >= self._options.turn_threshold
+        return sound and (self._content_sure or not self._options.wait_for_content)
 
     # -- stretches -------------------------------------------------------------------------
 

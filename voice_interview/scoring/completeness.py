@@ -2,9 +2,10 @@
 
 The endpointer (``core/endpointing.py``) ends an answer quickly only when the turn model hears
 a finished turn *and* the transcript so far reads as a finished answer. This module decides the
-second from what the evaluator already knows about the partial answer: a sentence that stops
-on "and" or "the", a behavioral story with no action or result yet, a technical answer far
-shorter than any real one. The rules are data (``prompts/turn_taking.toml``).
+second from what the recogniser and the evaluator already know about the partial answer: a
+sentence the recogniser left without its full stop (or ended on "..."), one that stops on
+"and" or "the", a behavioral story with no action or result yet, a technical answer far shorter
+than any real one. The rules are data (``prompts/turn_taking.toml``).
 """
 
 from __future__ import annotations
@@ -20,16 +21,20 @@ from voice_interview.scoring.result import STAR_PARTS, Evaluation
 
 __all__ = ["Completeness", "CompletenessRules", "assess_completeness", "load_turn_taking"]
 
-_WORD = re.compile(r"[a-z']+")
+_WORD = re.compile(r"[a-z0-9']+")
+_ELLIPSIS = ("...", "\u2026")
+_CLOSING = "\"')]\u201d\u2019"  # a quote or bracket closing after the full stop
 
 
 @dataclass(frozen=True)
 class CompletenessRules:
     """What makes an answer read as unfinished (see ``prompts/turn_taking.toml``)."""
 
+    final_punctuation: tuple[str, ...]
     trailing_words: frozenset[str]
     behavioral_needs: tuple[str, ...]
     technical_min_words: int
+    min_last_word_probability: float
     nudges: tuple[str, ...]
 
 
@@ -39,12 +44,15 @@ class Completeness:
 
     Attributes:
         finished: reads as a finished answer.
-        reasons: why not, e.g. ``("trailing:and",)``, ``("star:result",)``,
-            ``("short:12<30",)``; empty when finished.
+        sure: the recogniser was sure of the last word (see ``[doubt]`` in the rules).
+        reasons: why not, e.g. ``("unpunctuated",)``, ``("ellipsis",)``,
+            ``("trailing:and",)``, ``("star:result",)``, ``("short:12<30",)``; empty when
+            finished.
     """
 
     finished: bool
     reasons: tuple[str, ...] = ()
+    sure: bool = True
 
 
 @lru_cache(maxsize=4)
@@ -58,14 +66,21 @@ def load_turn_taking(path: Path | None = None) -> CompletenessRules:
         unknown = [p for p in needs if p not in STAR_PARTS]
         if unknown:
             raise ValueError(f"behavioral_needs: unknown STAR parts {unknown}")
+        punctuation = tuple(str(p) for p in unfinished["final_punctuation"])
+        if not punctuation or not all(punctuation):
+            raise ValueError("final_punctuation: list at least one mark, none empty")
         rules = CompletenessRules(
+            final_punctuation=punctuation,
             trailing_words=frozenset(str(w).lower() for w in unfinished["trailing_words"]),
             behavioral_needs=needs,
             technical_min_words=int(unfinished["technical_min_words"]),
+            min_last_word_probability=float(raw["doubt"]["min_last_word_probability"]),
             nudges=tuple(str(t) for t in raw["nudge"]["texts"]),
         )
     except (OSError, KeyError, TypeError, ValueError, tomllib.TOMLDecodeError) as exc:
         raise ValueError(f"{file}: invalid turn-taking rules ({exc})") from exc
+    if not 0 <= rules.min_last_word_probability <= 1:
+        raise ValueError(f"{file}: [doubt] min_last_word_probability must be in [0, 1]")
     if not rules.nudges:
         raise ValueError(f"{file}: [nudge] texts needs at least one phrase")
     return rules
@@ -76,10 +91,15 @@ def assess_completeness(
 ) -> Completeness:
     """Whether the answer scored in ``evaluation`` (a partial transcript) reads as finished."""
     rules = rules or load_turn_taking()
-    words = _WORD.findall(evaluation.transcript.text.lower())
+    text = evaluation.transcript.text.strip().rstrip(_CLOSING)
+    words = _WORD.findall(text.lower())
     reasons: list[str] = []
     if not words:
         return Completeness(False, ("empty",))
+    if text.endswith(_ELLIPSIS):
+        reasons.append("ellipsis")
+    elif not text.endswith(rules.final_punctuation):
+        reasons.append("unpunctuated")
     if words[-1] in rules.trailing_words:
         reasons.append(f"trailing:{words[-1]}")
     if evaluation.kind == "behavioral":
@@ -91,4 +111,6 @@ def assess_completeness(
         ]
     elif len(words) < rules.technical_min_words:
         reasons.append(f"short:{len(words)}<{rules.technical_min_words}")
-    return Completeness(not reasons, tuple(reasons))
+    timed = evaluation.transcript.words
+    sure = not timed or timed[-1].probability >= rules.min_last_word_probability
+    return Completeness(not reasons, tuple(reasons), sure)
