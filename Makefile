@@ -68,7 +68,10 @@ bench: $(STAMP)
 	$(BIN)/python bench/practice_latency.py
 	$(BIN)/python bench/evaluator_quality.py --asr tiny.en
 	$(BIN)/python bench/batch_throughput.py
+	$(BIN)/python bench/turn_signals.py
 	$(BIN)/python bench/turn_taking.py
+	$(BIN)/python bench/turn_taking.py --set blind --runs new:tiny.en
+	$(BIN)/python bench/echo.py
 
 system-deps:
 	@if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \

@@ -350,9 +350,9 @@ def worker(policy: str, model: str, only: str = "", which: str = "bench") -> dic
         class Speaker:
             def play(self, audio: Any) -> None:
                 start = time.monotonic()
-                what = "question" if not mics or not feedback_at else "summary"
-                if mics and not feedback_at and audio.duration_s < 4:
-                    what = "nudge"
+                # one question per answer: the first audio is the question (played at once,
+                # so the answer file starts on time), then nudges (short), then the summary
+                what = "question" if not plays else "nudge" if audio.duration_s < 4 else "summary"
                 if what == "nudge":
                     time.sleep(audio.duration_s)  # a prompt takes its time
                 plays.append((start, start + audio.duration_s, what))

@@ -69,7 +69,7 @@ def test_words_that_can_end_a_sentence_do_not(ending: str) -> None:
 
 
 def test_a_short_technical_answer_and_a_story_without_its_action_read_unfinished() -> None:
-    assert verdict("A pool keeps connections open.").reasons == ("short:5<30",)
+    assert verdict("A pool keeps connections open.").reasons == ("short:5<40",)
     story = verdict(
         "Last year our nightly billing export kept failing, and it was owned by another team "
         "that had moved on to a new project. Nobody was on the hook for it.",

@@ -596,6 +596,21 @@ def test_a_reopened_answer_is_one_answer() -> None:
     assert endpointer.feed(scripted((40, SPEECH))) == []
 
 
+def test_a_burst_after_an_end_counts_as_speech_before_it_reopens() -> None:
+    # The interviewer must not start on the first frames of a new sentence, before the burst
+    # is long enough (min_speech_s) to reopen the answer.
+    endpointer = Endpointer(ScriptedDetector(), POLICY, turn=ScriptedTurn(0.9))
+    endpointer.set_content(True, 10**9)
+    endpointer.feed(scripted((40, SPEECH), (QUICK + 5, QUIET)))
+    assert endpointer.reopenable and not endpointer.hearing_speech
+    assert endpointer.feed(scripted((3, SPEECH))) == []  # 3 frames: not yet an answer
+    assert endpointer.state == "ended" and endpointer.hearing_speech
+    endpointer.feed(scripted((2, QUIET)))  # a click, not speech: gone again
+    assert not endpointer.hearing_speech
+    assert [e.kind for e in endpointer.feed(scripted((10, SPEECH)))] == ["answer_reopened"]
+    assert endpointer.hearing_speech
+
+
 def test_a_long_fluent_stretch_is_cut_at_its_quietest_frame() -> None:
     # 8 s of speech without a pause; one frame in each 3 s is quieter (0.6 instead of 0.9).
     parts: list[tuple[int, float]] = [(70, SPEECH), (1, 0.6), (60, SPEECH), (1, 0.55)]

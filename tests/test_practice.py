@@ -262,3 +262,30 @@ def test_an_unfinished_story_is_not_cut_at_a_long_pause_and_gets_a_nudge(
     heard = normalize_text(results[0].evaluation.transcript.text)  # type: ignore[union-attr]
     assert "billing" in heard and "zero" in heard
     assert interview.nudges == 0  # 6 s < end_silence_s: no prompt either
+
+
+class DoubtfulTurn(SureTurn):
+    """Every pause sounds unfinished."""
+
+    def end_of_turn_probability(self, samples: Any) -> float:
+        return 0.1
+
+
+@pytest.mark.parametrize(("turn", "reopened"), [(DoubtfulTurn, True), (SureTurn, False)])
+def test_a_doubtful_end_is_scored_at_once_and_a_5_s_pause_still_goes_on(
+    tmp_path: Path, candidate: PiperSynthesizer, turn: type[SureTurn], reopened: bool
+) -> None:
+    # The story reads finished at the pause; only the turn model's doubt keeps the
+    # interviewer waiting (end_silence_s) instead of 1.5 s, so the candidate can go on.
+    first = candidate.synthesize(f"{STORY} {RESULT}")
+    more = candidate.synthesize(MORE)
+    answer = concatenate([first, Audio.silence(5.0, first.sample_rate), more])
+    options = PracticeOptions(round_id="leadership-principles", questions=1, follow_up=False)
+    interview, _ = make_interview(tmp_path, {("ownership", False): answer}, options)
+    interview._turn = turn()  # type: ignore[assignment]
+    results = interview.run(plan_questions(BANK, options))
+    heard = normalize_text(results[0].evaluation.transcript.text)  # type: ignore[union-attr]
+    assert "billing" in heard
+    assert ("learned" in heard) is reopened
+    # scored when the story read finished (at the pause), and again at the real end
+    assert len(interview.latencies) == (2 if reopened else 1)

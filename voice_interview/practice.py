@@ -337,7 +337,8 @@ class _OpenAnswer:
         if not self.endpointer.reopenable:
             return False
         hold_s = self.endpointer.reply_after_s
-        if hold_s > self.endpointer.options.reply_after_s and self.quiet_s() < hold_s:
+        doubt = hold_s > self.endpointer.options.reply_after_s
+        if doubt and self._paced and self.quiet_s() < hold_s:  # a file-fed demo: no wait
             self.interview.display.message(
                 "(Listening a little longer in case you go on: press Enter to move on.)"
             )
@@ -346,7 +347,11 @@ class _OpenAnswer:
             while True:
                 if self.interview.keys.poll() == "done":
                     return False
-                quiet = self.quiet_s() >= hold_s
+                # a burst just begun (not yet long enough to reopen) holds the interviewer too
+                quiet = self.quiet_s() >= hold_s and not self.endpointer.hearing_speech
+                if quiet and not self._paced:  # a file read at full speed: samples are time
+                    return False
+                # live: what was captured before now is in the past, so it is read first
                 block = self.mic.read(0.0 if quiet else 0.05)
                 if block is None:
                     finished = getattr(self.mic, "finished", False)

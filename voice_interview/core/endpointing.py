@@ -13,28 +13,30 @@ three kinds of evidence:
 The transcript decides when the answer ends; the sound decides how soon the interviewer
 speaks after it:
 
-=====================  =====================  ==============================================
-content (transcript)   sound (turn model) and  what happens
+=====================  ======================  =============================================
+content (transcript)   sound (turn model),     what happens
                        recogniser confidence
-=====================  =====================  ==============================================
-unfinished or unknown  any                    wait up to ``end_silence_s``, nudge ("Take your
-                                              time. Anything to add?"), end ``nudge_reply_s``
-                                              later if nothing more is said
-finished               both sure              end after ``finished_silence_s`` (feedback now);
-                                              the interviewer may speak after
-                                              ``reply_after_s`` of silence
-finished               either in doubt        end after ``finished_silence_s`` (feedback now);
-                                              the interviewer waits up to ``end_silence_s``
-                                              of silence (:attr:`Endpointer.reply_after_s`),
-                                              so a thinking pause reopens the answer
-=====================  =====================  ==============================================
+=====================  ======================  =============================================
+unfinished or unknown  any                     wait up to ``end_silence_s``, nudge ("Take
+                                               your time. Anything to add?"), end
+                                               ``nudge_reply_s`` later if nothing more is said
+finished               both sure               end after ``finished_silence_s`` (feedback
+                                               now); the interviewer may speak after
+                                               ``reply_after_s`` of silence
+finished               either in doubt         end after ``finished_silence_s`` (feedback
+                                               now); the interviewer waits up to
+                                               ``end_silence_s`` of silence
+                                               (:attr:`Endpointer.reply_after_s`), so a
+                                               thinking pause reopens the answer
+=====================  ======================  =============================================
 
-The turn model has no veto on ending because, measured on real read speech and two synthetic
-voices (``bench/turn_signals.py``), when it disagreed with a finished-reading transcript it was
-wrong 12 times out of 14: finished answers it called unfinished would wait 12 s for a nudge.
-Its doubt still costs nothing but a longer wait before the interviewer speaks, with the
-feedback already on screen. Without a turn model (missing, or off because the CPU was too
-busy) a finished-reading answer ends after ``fallback_silence_s``: the plain silence rule.
+The turn model has no veto on ending: measured on real read speech and two synthetic voices
+(``bench/turn_signals.py``, ``bench/results/turn-signals-*``), when it heard "unfinished" where
+the transcript read finished, it was mostly the real end of the answer, and as a veto it made
+about a third of finished answers wait 12 s for a nudge. As a doubt it costs only a longer wait
+before the interviewer speaks, with the feedback already on screen. Without a turn model
+(missing, or off because the CPU was too busy) a finished-reading answer ends after
+``fallback_silence_s``: the plain silence rule.
 
 Every time is counted in samples from the start of feeding, never read from a clock, so the
 same endpointer gives the same events on a live microphone, on a WAV file cut into 512-sample
@@ -359,6 +361,12 @@ class Endpointer:
     def reopenable(self) -> bool:
         """The answer ended on silence and would reopen if the candidate spoke again."""
         return self._state == "ended" and not self._final
+
+    @property
+    def hearing_speech(self) -> bool:
+        """Speech is going on: the candidate is speaking, or (after an end) a burst has begun
+        that is not yet long enough to reopen the answer. The interviewer must not start."""
+        return self._state == "speaking" or (self._state == "ended" and self._candidate is not None)
 
     @property
     def elapsed_s(self) -> float:

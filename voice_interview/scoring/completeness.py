@@ -46,7 +46,7 @@ class Completeness:
         finished: reads as a finished answer.
         sure: the recogniser was sure of the last word (see ``[doubt]`` in the rules).
         reasons: why not, e.g. ``("unpunctuated",)``, ``("ellipsis",)``,
-            ``("trailing:and",)``, ``("star:result",)``, ``("short:12<30",)``; empty when
+            ``("trailing:and",)``, ``("star:result",)``, ``("short:12<40",)``; empty when
             finished.
     """
 
