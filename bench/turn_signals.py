@@ -146,6 +146,7 @@ def main() -> int:
     print(text)
     if not args.only:
         out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
         stamp = f"{datetime.now(UTC):%Y-%m-%d}"
         (out / f"turn-signals-{stamp}.md").write_text(text)
         (out / f"turn-signals-{stamp}.json").write_text(

@@ -69,7 +69,7 @@ def test_words_that_can_end_a_sentence_do_not(ending: str) -> None:
 
 
 def test_a_short_technical_answer_and_a_story_without_its_action_read_unfinished() -> None:
-    assert verdict("A pool keeps connections open.").reasons == ("short:5<40",)
+    assert verdict("A pool keeps connections open.").reasons == ("short:5<30",)
     story = verdict(
         "Last year our nightly billing export kept failing, and it was owned by another team "
         "that had moved on to a new project. Nobody was on the hook for it.",
@@ -82,6 +82,16 @@ def test_an_unsure_last_word_puts_the_verdict_in_doubt() -> None:
     assert verdict(POOLING + ".", last_p=0.9).sure
     doubtful = verdict(POOLING + ".", last_p=0.2)
     assert doubtful.finished and not doubtful.sure
+
+
+def test_a_concise_technical_answer_reads_finished_in_doubt() -> None:
+    concise = (
+        "A cache keeps hot data in memory so reads skip the database. I'd use Redis with "
+        "cache-aside and a TTL, and delete the key on writes. The trade-off is stale reads "
+        "against load."
+    )  # 35 words: between technical_min_words (30) and [doubt] technical_words (40)
+    v = verdict(concise, BANK.question("caching-strategies"))
+    assert v.finished and not v.sure
 
 
 def test_broken_rules_name_the_file(tmp_path: Path) -> None:

@@ -35,6 +35,7 @@ class CompletenessRules:
     behavioral_needs: tuple[str, ...]
     technical_min_words: int
     min_last_word_probability: float
+    technical_sure_words: int
     nudges: tuple[str, ...]
 
 
@@ -44,9 +45,10 @@ class Completeness:
 
     Attributes:
         finished: reads as a finished answer.
-        sure: the recogniser was sure of the last word (see ``[doubt]`` in the rules).
+        sure: nothing puts the verdict in doubt: the recogniser was sure of the last word and
+            a technical answer is not just above the shortest (see ``[doubt]`` in the rules).
         reasons: why not, e.g. ``("unpunctuated",)``, ``("ellipsis",)``,
-            ``("trailing:and",)``, ``("star:result",)``, ``("short:12<40",)``; empty when
+            ``("trailing:and",)``, ``("star:result",)``, ``("short:12<30",)``; empty when
             finished.
     """
 
@@ -75,6 +77,7 @@ def load_turn_taking(path: Path | None = None) -> CompletenessRules:
             behavioral_needs=needs,
             technical_min_words=int(unfinished["technical_min_words"]),
             min_last_word_probability=float(raw["doubt"]["min_last_word_probability"]),
+            technical_sure_words=int(raw["doubt"]["technical_words"]),
             nudges=tuple(str(t) for t in raw["nudge"]["texts"]),
         )
     except (OSError, KeyError, TypeError, ValueError, tomllib.TOMLDecodeError) as exc:
@@ -113,4 +116,6 @@ def assess_completeness(
         reasons.append(f"short:{len(words)}<{rules.technical_min_words}")
     timed = evaluation.transcript.words
     sure = not timed or timed[-1].probability >= rules.min_last_word_probability
+    if evaluation.kind != "behavioral" and len(words) < rules.technical_sure_words:
+        sure = False
     return Completeness(not reasons, tuple(reasons), sure)
