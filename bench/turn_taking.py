@@ -350,9 +350,15 @@ def worker(policy: str, model: str, only: str = "", which: str = "bench") -> dic
         class Speaker:
             def play(self, audio: Any) -> None:
                 start = time.monotonic()
-                # one question per answer: the first audio is the question (played at once,
-                # so the answer file starts on time), then nudges (short), then the summary
-                what = "question" if not plays else "nudge" if audio.duration_s < 4 else "summary"
+                # the round's intro (before the microphone opens), then the question (the
+                # first audio once it is open; played at once, so the answer file starts on
+                # time), then nudges (short), then the closing summary
+                if not mics:
+                    what = "intro"
+                elif not any(p[2] == "question" for p in plays):
+                    what = "question"
+                else:
+                    what = "nudge" if audio.duration_s < 4 else "summary"
                 if what == "nudge":
                     time.sleep(audio.duration_s)  # a prompt takes its time
                 plays.append((start, start + audio.duration_s, what))
@@ -407,7 +413,7 @@ def worker(policy: str, model: str, only: str = "", which: str = "bench") -> dic
         opened = mics[0]._opened_at
         last_word = opened + case.speech[-1][1]
         speech = [(opened + a, opened + b) for a, b in case.speech]
-        after = [p for p in plays if p[2] != "question"]
+        after = [p for p in plays if p[2] not in ("intro", "question")]
         next_audio = next((p[0] for p in after if p[2] == "summary"), None)
         overlaps = sum(1 for p0, p1, _ in after for a, b in speech if p0 < b and a < p1)
         audio_s = case.audio.duration_s
