@@ -109,8 +109,9 @@ def _build_parser() -> argparse.ArgumentParser:
             "--end-silence-s",
             type=float,
             default=d.end_silence_s,
-            help="the longest silence while your answer sounds or reads unfinished (a "
-            "finished answer ends after half a second of silence)",
+            help="the longest silence while your answer reads unfinished, and how long the "
+            "interviewer waits before speaking when in doubt (a finished answer is scored "
+            "half a second after your last word)",
         )
         p.add_argument(
             "--no-turn-model",

@@ -89,8 +89,9 @@ class PracticeOptions:
         shuffle: shuffle the questions within each round.
         seed: seed for ``shuffle`` (None = different every time).
         model: speech recognition model.
-        end_silence_s: the longest silence allowed while the answer seems unfinished (see
-            :class:`EndpointOptions`; a finished answer ends after
+        end_silence_s: the longest silence allowed while the answer reads unfinished, and
+            the interviewer's wait before speaking when a finished-reading end is in doubt
+            (see :class:`EndpointOptions`; a finished answer ends after
             ``EndpointOptions.finished_silence_s``).
         max_answer_s: longest answer before the interviewer moves on.
         follow_up: ask one follow-up per question, aimed at the biggest gap.
