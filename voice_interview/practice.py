@@ -332,7 +332,7 @@ class _OpenAnswer:
     def check(self) -> bool:
         """Before the interviewer speaks: read what the microphone heard since the answer
         ended, and keep listening until :attr:`Endpointer.reply_after_s` of silence has
-        followed the last word (longer when the end was in doubt; Enter stops the wait). True
+        followed the last word (longer when the end was in doubt; a key stops the wait). True
         when the candidate started speaking again (the answer is open again: call
         :meth:`run`)."""
         if not self.endpointer.reopenable:
@@ -346,7 +346,7 @@ class _OpenAnswer:
         deadline = time.monotonic() + hold_s + 1.0  # a stalled input never blocks the loop
         try:
             while True:
-                if self.interview.keys.poll() == "done":
+                if self.interview.keys.poll() is not None:  # Enter (any key): move on now
                     return False
                 # a burst just begun (not yet long enough to reopen) holds the interviewer too
                 quiet = self.quiet_s() >= hold_s and not self.endpointer.hearing_speech

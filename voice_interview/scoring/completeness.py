@@ -1,11 +1,12 @@
 """Does the answer so far read as finished? The content half of the turn-taking decision.
 
-The endpointer (``core/endpointing.py``) ends an answer quickly only when the turn model hears
-a finished turn *and* the transcript so far reads as a finished answer. This module decides the
-second from what the recogniser and the evaluator already know about the partial answer: a
-sentence the recogniser left without its full stop (or ended on "..."), one that stops on
-"and" or "the", a behavioral story with no action or result yet, a technical answer far shorter
-than any real one. The rules are data (``prompts/turn_taking.toml``).
+The endpointer (``core/endpointing.py``) ends an answer quickly when the transcript so far
+reads as a finished answer, and lets the interviewer speak soon after only when nothing puts
+that in doubt. This module decides both from what the recogniser and the evaluator already
+know about the partial answer: a sentence the recogniser left without its full stop (or ended
+on "..."), one that stops on "and" or "the", a behavioral story with no action or result yet,
+a technical answer far shorter than any real one; an unsure last word, or a technical answer
+just above the shortest, is a doubt. The rules are data (``prompts/turn_taking.toml``).
 """
 
 from __future__ import annotations
