@@ -88,9 +88,7 @@ def main() -> int:
 
     from voice_interview.adapters.turn import SmartTurnDetector
     from voice_interview.bank import load_bank
-    from voice_interview.core.audio import Audio
     from voice_interview.pipeline import build_pipeline
-    from voice_interview.scoring.completeness import assess_completeness
 
     bank = load_bank()
     pipeline = build_pipeline(args.model, bank)
@@ -101,7 +99,7 @@ def main() -> int:
         for case in build_cases(which):
             if args.only not in case.name:
                 continue
-            rows += read_signals(case, which, bank, pipeline, turn, Audio, assess_completeness)
+            rows += read_signals(case, which, bank, pipeline, turn)
     lines = [
         f"# Turn-taking signals {datetime.now(UTC):%Y-%m-%d}",
         "",
@@ -155,9 +153,13 @@ def main() -> int:
     return 0
 
 
-def read_signals(case: Case, which: str, bank: Any, pipeline: Any, turn: Any, Audio: Any,
-                 assess: Any) -> list[dict[str, Any]]:  # fmt: skip
+def read_signals(
+    case: Case, which: str, bank: Any, pipeline: Any, turn: Any
+) -> list[dict[str, Any]]:
     """The signals at the pause (if any) and at the end of ``case``."""
+    from voice_interview.core.audio import Audio
+    from voice_interview.scoring.completeness import assess_completeness
+
     question = bank.question(case.question)
     # the microphone goes on after the answer: silence after its last word
     samples = np.concatenate([case.audio.samples, np.zeros(3 * RATE, np.float32)])
@@ -174,7 +176,7 @@ def read_signals(case: Case, which: str, bank: Any, pipeline: Any, turn: Any, Au
             probs.append(round(float(p or 0.0), 3))
         prefix = Audio(samples[: round((at + 0.3) * RATE)], RATE)
         evaluation = pipeline.score_audio(prefix, question)
-        verdict = assess(evaluation)
+        verdict = assess_completeness(evaluation)
         text = evaluation.transcript.text.strip()
         words = evaluation.transcript.words
         rows.append(

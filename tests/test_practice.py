@@ -213,13 +213,18 @@ RESULT = "As a result, the failures went from three a week to zero."
 MORE = "And what I learned is to ask who owns a job before it goes live."
 
 
+def story_then_more(candidate: PiperSynthesizer, pause_s: float) -> Audio:
+    """A story that reads finished, ``pause_s`` of thinking, then one more sentence."""
+    first = candidate.synthesize(f"{STORY} {RESULT}")
+    return concatenate(
+        [first, Audio.silence(pause_s, first.sample_rate), candidate.synthesize(MORE)]
+    )
+
+
 def test_speech_after_a_premature_close_reopens_the_same_answer(
     tmp_path: Path, candidate: PiperSynthesizer
 ) -> None:
-    first = candidate.synthesize(f"{STORY} {RESULT}")
-    more = candidate.synthesize(MORE)
-    # A finished-sounding story, 1 s of thinking, then one more sentence.
-    answer = concatenate([first, Audio.silence(1.0, first.sample_rate), more])
+    answer = story_then_more(candidate, 1.0)
     options = PracticeOptions(round_id="leadership-principles", questions=1, follow_up=False)
     interview, session = make_interview(tmp_path, {("ownership", False): answer}, options)
     interview._turn = SureTurn()  # type: ignore[assignment]
@@ -277,9 +282,7 @@ def test_a_doubtful_end_is_scored_at_once_and_a_5_s_pause_still_goes_on(
 ) -> None:
     # The story reads finished at the pause; only the turn model's doubt keeps the
     # interviewer waiting (end_silence_s) instead of 1.5 s, so the candidate can go on.
-    first = candidate.synthesize(f"{STORY} {RESULT}")
-    more = candidate.synthesize(MORE)
-    answer = concatenate([first, Audio.silence(5.0, first.sample_rate), more])
+    answer = story_then_more(candidate, 5.0)
     options = PracticeOptions(round_id="leadership-principles", questions=1, follow_up=False)
     interview, _ = make_interview(tmp_path, {("ownership", False): answer}, options)
     interview._turn = turn()  # type: ignore[assignment]
