@@ -14,9 +14,14 @@ Prints and writes to ``bench/results/evaluator-<date>.md``:
 * with ``--asr``: every answer spoken by Piper and transcribed by Whisper, then scored; how far
   the scores move from the typed text (mean and max absolute change) and the Spearman there.
 
-Targets (issue 3): Spearman >= 0.8, STAR macro-F1 >= 0.85, buzzword list never above the good
-answer of the same question. Caveat: the thresholds in prompts/scoring and scoring/ were tuned
-while looking at this set, so these are development figures, not a held-out test.
+* the band against the grade (strong 3, solid 2, needs work 1, no signal and off-topic 0): share
+  of matches, per grade, a confusion table, and on-topic answers banded "off-topic";
+* with ``--asr``, also the answers whose band the recogniser changed and the largest movers.
+
+Targets (issue 10, on sets never tuned on: final and blind4): Spearman >= 0.88; STAR macro-F1
+>= 0.90, every part >= 0.80; pairwise >= 0.90; band matches grade >= 85% overall and >= 70% per
+grade; off-topic never given to an on-topic answer; a buzzword list never at or above a grade-2
+answer of its question; <= 50 ms per answer. dev, dev2 and dev3 are tuning sets (optimistic).
 """
 
 from __future__ import annotations
@@ -43,7 +48,13 @@ SETS = {
     "dev2": DATA / "evaluator_devset2.jsonl",
     "dev3": DATA / "evaluator_devset3.jsonl",
     "final": DATA / "evaluator_final.jsonl",
+    "blind4": DATA / "evaluator_devset4.jsonl",
 }
+# The grade each band stands for (issue 10): off-topic is a kind of 0.
+BAND_GRADE = {"strong": 3, "solid": 2, "needs work": 1, "no signal": 0, "off-topic": 0}
+BANDS = ("strong", "solid", "needs work", "no signal", "off-topic")
+# Answers that are about something else: the only ones "off-topic" may be given to.
+OFF_TOPIC_TAGS = {"off-topic", "refusal"}
 PARTS = ("situation", "task", "action", "result")
 
 
@@ -96,6 +107,7 @@ def metrics(rows: list[dict[str, Any]], results: list[Any]) -> dict[str, Any]:
         per_question[qid] = ok / total if total else float("nan")
 
     buzz_wins = buzz_pairs = 0
+    buzz2_wins = buzz2_pairs = 0
     for qid in by_q:
         lists = [
             e.overall
@@ -103,13 +115,30 @@ def metrics(rows: list[dict[str, Any]], results: list[Any]) -> dict[str, Any]:
             if r["question_id"] == qid and "buzzword-list" in r.get("tags", [])
         ]
         goods = [
-            e.overall
+            (r["grade"], e.overall)
             for r, e in zip(rows, results, strict=True)
-            if r["question_id"] == qid and r["grade"] == 3
+            if r["question_id"] == qid and r["grade"] >= 2
         ]
-        for b, g in itertools.product(lists, goods):
-            buzz_pairs += 1
-            buzz_wins += b >= g
+        for b, (grade, g) in itertools.product(lists, goods):
+            buzz2_pairs += 1
+            buzz2_wins += b >= g
+            if grade == 3:
+                buzz_pairs += 1
+                buzz_wins += b >= g
+
+    confusion = {g: dict.fromkeys(BANDS, 0) for g in range(4)}
+    for r, e in zip(rows, results, strict=True):
+        confusion[r["grade"]][e.band] += 1
+    matches = [BAND_GRADE[e.band] == r["grade"] for r, e in zip(rows, results, strict=True)]
+    band_match_by_grade = {
+        g: statistics.mean(m for m, r in zip(matches, rows, strict=True) if r["grade"] == g)
+        for g in sorted(set(grades))
+    }
+    wrongly_off_topic = [
+        r["id"]
+        for r, e in zip(rows, results, strict=True)
+        if e.band == "off-topic" and not OFF_TOPIC_TAGS & set(r.get("tags", []))
+    ]
     by_grade = {
         g: statistics.mean(s for gg, s in zip(grades, scores, strict=True) if gg == g)
         for g in sorted(set(grades))
@@ -122,8 +151,56 @@ def metrics(rows: list[dict[str, Any]], results: list[Any]) -> dict[str, Any]:
         "pairwise_mean": statistics.mean(per_question.values()),
         "buzzword_wins": buzz_wins,
         "buzzword_pairs": buzz_pairs,
+        "buzzword_vs_grade2_wins": buzz2_wins,
+        "buzzword_vs_grade2_pairs": buzz2_pairs,
+        "band_match": statistics.mean(matches),
+        "band_match_by_grade": band_match_by_grade,
+        "confusion": confusion,
+        "wrongly_off_topic": wrongly_off_topic,
         "mean_score_by_grade": by_grade,
     }
+
+
+def metric_table(m: dict[str, Any], times: list[float]) -> list[str]:
+    """The issue-10 targets as a markdown table, then the band-against-grade confusion table."""
+    parts = m["star_f1"].values()
+    per_grade = m["band_match_by_grade"]
+    lines = [
+        "| metric | value | target |",
+        "|---|---|---|",
+        f"| Spearman(overall, grade) | {m['spearman']:.3f} | >= 0.88 |",
+        f"| STAR macro-F1 | {m['star_macro_f1']:.3f} | >= 0.90 |",
+        *(f"| STAR F1 {p} | {v:.3f} | >= 0.80 |" for p, v in m["star_f1"].items()),
+        f"| pairwise ordering (mean of questions) | {m['pairwise_mean']:.3f} | >= 0.90 |",
+        f"| band matches grade | {m['band_match']:.0%} | >= 85% |",
+        *(f"| band matches grade {g} | {v:.0%} | >= 70% |" for g, v in per_grade.items()),
+        f"| off-topic given to an on-topic answer | {len(m['wrongly_off_topic'])}"
+        + (f" ({', '.join(m['wrongly_off_topic'])})" if m["wrongly_off_topic"] else "")
+        + " | 0 |",
+        f"| buzzword list >= grade-2 answer (same question) | {m['buzzword_vs_grade2_wins']} of "
+        f"{m['buzzword_vs_grade2_pairs']} pairs | 0 |",
+        f"| buzzword list >= grade-3 answer | {m['buzzword_wins']} of "
+        f"{m['buzzword_pairs']} pairs | 0 |",
+        f"| scoring time per answer (median) | {1000 * statistics.median(times):.1f} ms"
+        " | <= 50 ms |",
+        "",
+        f"Every STAR part >= 0.80: {'yes' if parts and min(parts) >= 0.8 else 'no'}. "
+        "Mean overall by grade: "
+        + ", ".join(f"{g}: {s:.0f}" for g, s in m["mean_score_by_grade"].items()),
+        "",
+        "Band against grade (rows: human grade; columns: band given):",
+        "",
+        "| grade | " + " | ".join(BANDS) + " |",
+        "|---|" + "---|" * len(BANDS),
+        *(
+            f"| {g} | " + " | ".join(str(row[b]) for b in BANDS) + " |"
+            for g, row in m["confusion"].items()
+        ),
+        "",
+        "Pairwise ordering per question: "
+        + ", ".join(f"{q} {v:.2f}" for q, v in m["pairwise"].items()),
+    ]
+    return lines
 
 
 def asr_transcripts(rows: list[dict[str, Any]], model: str, cache: Path | None) -> list[Any]:
@@ -185,6 +262,10 @@ def main() -> int:
         default=str(Path.home() / ".cache" / "voice_interview" / "bench-asr"),
         help="folder for cached Piper -> Whisper transcripts ('' to disable)",
     )
+    parser.add_argument("--sets", default=",".join(SETS), help="comma-separated sets to score")
+    parser.add_argument(
+        "--label", default="", help="suffix of the result files (evaluator-<date>-<label>.md)"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("faster_whisper").setLevel(logging.WARNING)
@@ -203,7 +284,7 @@ def main() -> int:
     ]
     report: dict[str, Any] = {}
     for name, path in SETS.items():
-        if not path.exists():
+        if not path.exists() or name not in args.sets.split(","):
             continue
         rows = load_devset(path)
         typed, times = score_all(rows, [Transcript.from_text(r["text"]) for r in rows])
@@ -213,22 +294,7 @@ def main() -> int:
             f"## {name} set: {len(rows)} answers "
             f"({sum(r['star'] is not None for r in rows)} behavioral)",
             "",
-            "| metric | value | target |",
-            "|---|---|---|",
-            f"| Spearman(overall, grade) | {m['spearman']:.3f} | >= 0.8 |",
-            f"| STAR macro-F1 | {m['star_macro_f1']:.3f} | >= 0.85 |",
-            *(f"| STAR F1 {p} | {v:.3f} | |" for p, v in m["star_f1"].items()),
-            f"| pairwise ordering (mean of questions) | {m['pairwise_mean']:.3f} | |",
-            f"| buzzword list >= grade-3 answer | {m['buzzword_wins']} of "
-            f"{m['buzzword_pairs']} pairs | 0 |",
-            f"| scoring time per answer (median) | {1000 * statistics.median(times):.1f} ms"
-            " | < 50 ms |",
-            "",
-            "Mean overall by grade: "
-            + ", ".join(f"{g}: {s:.0f}" for g, s in m["mean_score_by_grade"].items()),
-            "",
-            "Pairwise ordering per question: "
-            + ", ".join(f"{q} {v:.2f}" for q, v in m["pairwise"].items()),
+            *metric_table(m, times),
         ]
         report[name] = {"typed": m, "median_ms": 1000 * statistics.median(times)}
         if args.asr and name in args.asr_sets.split(","):
@@ -236,11 +302,21 @@ def main() -> int:
             spoken, _ = score_all(rows, asr_transcripts(rows, args.asr, cache))
             ma = metrics(rows, spoken)
             deltas = [abs(a.overall - b.overall) for a, b in zip(typed, spoken, strict=True)]
+            flips = [
+                f"{r['id']} {a.band} -> {b.band}"
+                for r, a, b in zip(rows, typed, spoken, strict=True)
+                if a.band != b.band
+            ]
+            movers = sorted(
+                zip(deltas, rows, typed, spoken, strict=True), key=lambda x: -x[0]
+            )[:5]
             report[name]["asr"] = {
                 "model": args.asr,
                 **ma,
                 "mean_abs_change": statistics.mean(deltas),
+                "median_abs_change": statistics.median(deltas),
                 "max_abs_change": max(deltas),
+                "band_flips": flips,
             }
             lines += [
                 "",
@@ -248,13 +324,17 @@ def main() -> int:
                 f"text mean {statistics.mean(deltas):.1f}, median "
                 f"{statistics.median(deltas):.0f}, max {max(deltas)} points. Spearman "
                 f"{ma['spearman']:.3f}, STAR macro-F1 {ma['star_macro_f1']:.3f}, buzzword wins "
-                f"{ma['buzzword_wins']} of {ma['buzzword_pairs']}.",
+                f"{ma['buzzword_wins']} of {ma['buzzword_pairs']}, band matches grade "
+                f"{ma['band_match']:.0%}. Band changed by recognition: {len(flips)} "
+                f"(target 0){': ' + '; '.join(flips) if flips else ''}. Largest movers: "
+                + "; ".join(f"{r['id']} {a.overall} -> {b.overall}" for _, r, a, b in movers)
+                + ".",
             ]
     text = "\n".join(lines) + "\n"
     print(text)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    stamp = f"{datetime.now(UTC):%Y-%m-%d}"
+    stamp = f"{datetime.now(UTC):%Y-%m-%d}" + (f"-{args.label}" if args.label else "")
     (out / f"evaluator-{stamp}.md").write_text(text)
     (out / f"evaluator-{stamp}.json").write_text(json.dumps(report, indent=2, default=str))
     return 0
