@@ -80,6 +80,11 @@ class Concept(_Strict):
     label: NonEmpty = Field(description="Short name shown to the candidate.")
     weight: float = Field(default=1.0, gt=0, le=5)
     required: bool = Field(default=False, description="A strong answer cannot omit it.")
+    tradeoff: bool = Field(
+        default=False,
+        description="A trade-off: when not to use it, what it costs or how it fails (what "
+        "separates a strong answer from a solid one).",
+    )
     aliases: tuple[NonEmpty, ...] = Field(
         min_length=1,
         description="Words and phrases that name it, incl. likely ASR misspellings; fuzzy-matched.",

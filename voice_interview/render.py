@@ -51,7 +51,13 @@ def _fmt_time(start: float | None, end: float | None) -> str:
 
 
 def print_evaluation(console: Console, evaluation: Evaluation) -> None:
-    colour = {"strong": "green", "solid": "cyan", "needs work": "yellow", "off-topic": "red"}
+    colour = {
+        "strong": "green",
+        "solid": "cyan",
+        "needs work": "yellow",
+        "no signal": "red",
+        "off-topic": "red",
+    }
     band = evaluation.band
     console.print(
         f"\n[bold]Score {evaluation.overall}/100[/bold] "
@@ -109,6 +115,12 @@ def print_evaluation(console: Console, evaluation: Evaluation) -> None:
             console.print(f"LLM judge ({j.model}): {len(j.verdicts)} verdicts used", markup=False)
         else:
             console.print(f"LLM judge not used: {j.error}", markup=False)
+    if evaluation.deductions:
+        local = evaluation.details.get("local_overall")
+        head = f" (of the local score {local})" if local is not None else ""
+        console.print(f"Points lost{head}:", markup=False)
+        for d in evaluation.deductions:
+            console.print(f"  -{d.points:<3} {d.reason}", markup=False)
     for i, tip in enumerate(evaluation.tips, 1):
         console.print(f"Tip {i}: {tip}", markup=False)
 

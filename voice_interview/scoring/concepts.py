@@ -291,7 +291,12 @@ def assess_concepts(
     if not sentences:
         empty = tuple(
             ConceptResult(
-                id=c.id, label=c.label, status="missing", required=c.required, weight=c.weight
+                id=c.id,
+                label=c.label,
+                status="missing",
+                required=c.required,
+                tradeoff=c.tradeoff,
+                weight=c.weight,
             )
             for c in concepts
         )
@@ -386,6 +391,7 @@ def assess_concepts(
                 start_s=ev.start_s if ev else None,
                 end_s=ev.end_s if ev else None,
                 required=c.required,
+                tradeoff=c.tradeoff,
                 weight=c.weight,
                 match=match,
             )

@@ -8,20 +8,38 @@ are scored"); the sub-scores are echoed in ``Evaluation.details``.
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from voice_interview.bank import Bank, Question
+from voice_interview.core.text import normalize_text
 from voice_interview.core.transcript import Transcript
+from voice_interview.resources import data_folder
+from voice_interview.scoring.calibration import (
+    Calibration,
+    behavioral_features,
+    cap_for_grade,
+    grade_caps,
+    load_calibration,
+    technical_features,
+)
 from voice_interview.scoring.concepts import ConceptAssessment, ConceptOptions, assess_concepts
 from voice_interview.scoring.delivery import DeliveryOptions, measure_delivery
 from voice_interview.scoring.result import (
     SOLID_MIN,
     STRONG_MIN,
+    WEAK_MIN,
     Band,
+    ConceptResult,
+    Deduction,
     Evaluation,
     EvaluatorInfo,
+    STAR_PARTS,
     StarSentence,
     band_for,
 )
@@ -31,39 +49,32 @@ from voice_interview.scoring.star import StarAssessment, assess_star
 
 __all__ = ["EvaluatorOptions", "LocalEvaluator"]
 
-EVALUATOR_VERSION = "1.0"
+EVALUATOR_VERSION = "2.0"  # 2.0: the calibrated scale (issue 10)
 
 
 @dataclass(frozen=True)
 class EvaluatorOptions:
-    """Weights and thresholds of the overall score.
+    """Rules around the calibrated score (the score itself is fitted data:
+    ``prompts/scoring/calibration.toml``, see ``scoring/calibration.py``).
 
     Attributes:
-        content_weight: share of the content score (STAR or concepts) in ``overall``.
-        delivery_weight: share of the delivery score; the two add up to 1.
-        missing_required_factor: content multiplier per missing required concept.
-        list_penalty: content multiplier when most named concepts were only listed.
-        misconception_factor: content multiplier per misconception said (at most two count).
         off_topic_margin: the answer is off-topic when another question of the bank matches
             it better by this cosine margin (or its own match is below ``off_topic_floor``).
         off_topic_floor: minimum cosine similarity between answer and its question's profile.
         off_topic_floor_behavioral: the same for behavioral questions, whose profiles are
             short lists of what a strong story shows, so similarities run lower.
-        off_topic_cap: ``overall`` ceiling for an off-topic answer.
-        strong_min, solid_min: band thresholds on ``overall``.
+        off_topic_cap: ``overall`` ceiling for an off-topic answer or a refusal.
+        strong_min, solid_min, weak_min: band thresholds on ``overall`` (the calibrated scale
+            puts them half-way between grades; README "What the score means").
     """
 
-    content_weight: float = 0.85
-    delivery_weight: float = 0.15
-    missing_required_factor: float = 0.85
-    list_penalty: float = 0.6
-    misconception_factor: float = 0.5
     off_topic_margin: float = 0.04
     off_topic_floor: float = 0.25
     off_topic_floor_behavioral: float = 0.2
     off_topic_cap: int = 15
     strong_min: int = STRONG_MIN
     solid_min: int = SOLID_MIN
+    weak_min: int = WEAK_MIN
     concepts: ConceptOptions = field(default_factory=ConceptOptions)
 
 
@@ -89,15 +100,21 @@ class LocalEvaluator:
         bank: Bank | None = None,
         embedder: Embedder | None = None,
         options: EvaluatorOptions | None = None,
+        *,
+        calibrated: bool = True,
     ) -> None:
+        """``calibrated=False`` scores with equal weights instead of the fitted model: only
+        for computing the features a calibration is fitted on."""
         self.bank = bank
         self.embedder = embedder or default_embedder()
         self.options = options or EvaluatorOptions()
+        self.calibrated = calibrated
 
     # -- off-topic -----------------------------------------------------------------------
     def _off_topic(
         self, question: Question, sentences: list[TimedSentence]
     ) -> tuple[bool, str | None]:
+        """(off-topic?, the question of the bank it sounds like an answer to)."""
         # Compare with questions of the same kind: a story about an incident resembles a
         # technical answer more than a leadership question's profile.
         others = [
@@ -132,48 +149,65 @@ class LocalEvaluator:
     # -- main ----------------------------------------------------------------------------
     def evaluate(self, transcript: Transcript, question: Question) -> Evaluation:
         opts = self.options
+        texts = load_deduction_texts()
         sentences = timed_sentences(transcript)
         delivery = measure_delivery(
             transcript,
             DeliveryOptions(answer_kind="behavioral" if question.is_behavioral else "technical"),
         )
         off_topic, closer_to = self._off_topic(question, sentences) if sentences else (True, None)
-        tips: list[str] = []
-        details: dict[str, object] = {
-            "weights": {"content": opts.content_weight, "delivery": opts.delivery_weight}
-        }
+        refused = _is_refusal(transcript.text, texts)
+        details: dict[str, object] = {"off_topic_by_meaning": bool(sentences and off_topic)}
+        # (feature, tip): every tip belongs to the sub-score whose deduction it explains
+        tips: list[tuple[str, str]] = []
+        reasons: dict[str, list[tuple[str, float]]] = {}  # feature -> [(reason, share)]
 
         star: StarAssessment | None = None
         concepts: ConceptAssessment | None = None
-        unfocused = False  # a story that shows none of what the question is about
         if question.is_behavioral:
             star = assess_star(sentences, self.embedder)
-            content = float(star.score)
             details["star_score"] = star.score
-            tips += self._star_tips(star)
+            focus: tuple[ConceptResult, ...] = ()
             if question.focus and sentences:
                 focus = assess_concepts(
                     question, sentences, self.embedder, opts.concepts, concepts=question.focus
-                )
+                ).results
                 details["focus"] = [
                     {"id": r.id, "label": r.label, "status": r.status, "evidence": r.evidence}
-                    for r in focus.results
+                    for r in focus
                 ]
-                # Off-topic when the required focus (e.g. "a real disagreement") is missing,
-                # or, with none required, when all of it is.
-                essential = [r for r in focus.results if r.required] or list(focus.results)
-                unfocused = all(r.status == "missing" for r in essential)
+            features = behavioral_features(
+                star.components,
+                star.checks,
+                star.i_share,
+                star.hypothetical,
+                focus,
+                delivery.word_count,
+            )
+            tips += self._star_tips(star, question, features)
+            tips.append(
+                (
+                    "length",
+                    "Give the story room: about 200 words (a minute and a half) for the "
+                    "context, your own steps and the outcome.",
+                )
+            )
+            t = texts["behavioral"]
+            shows = " or ".join(f.label.lower() for f in question.focus)
+            values = {"share": round(100 * features["first_person"]), "words": delivery.word_count}
+            for feature in features:
+                reasons[feature] = [(t[feature].format(focus=shows, **values), 1.0)]
         else:
             concepts = assess_concepts(question, sentences, self.embedder, opts.concepts)
-            content = float(concepts.score)
             details["coverage_score"] = concepts.score
-            missing_required = [r for r in concepts.results if r.required and r.status == "missing"]
-            content *= opts.missing_required_factor ** len(missing_required)
-            if concepts.list_like_share > 0.5:
-                content *= opts.list_penalty
-                details["list_penalty"] = opts.list_penalty
+            features = technical_features(
+                concepts.results,
+                len(concepts.misconceptions),
+                concepts.list_like_share,
+                delivery.word_count,
+                opts.concepts.named_only_credit,
+            )
             if concepts.misconceptions:
-                content *= opts.misconception_factor ** min(2, len(concepts.misconceptions))
                 details["misconceptions"] = [
                     {
                         "concept": m.concept,
@@ -185,38 +219,93 @@ class LocalEvaluator:
                     for m in concepts.misconceptions
                 ]
             tips += self._concept_tips(question, concepts)
-        content = max(0.0, content)
-        details["content_score"] = round(content)
-        details["delivery_score"] = delivery.score
-        overall = round(opts.content_weight * content + opts.delivery_weight * delivery.score)
-        band: Band
-        if unfocused or (off_topic and content < 60):
-            overall = min(overall, opts.off_topic_cap)
-            band = "off-topic"
-            details["off_topic"] = {"closer_to": closer_to, "unfocused": unfocused}
-            first = sentences[0].text if sentences else ""
-            if unfocused:
-                shows = " or ".join(f.label.lower() for f in question.focus)
-                tips.insert(
-                    0,
-                    f'Your story ("{_shorten(first, 10)}") does not show what the question asks '
-                    f"about ({shows}). Pick a story that does: {question.text}",
+            tips.append(
+                (
+                    "length",
+                    "Go a level deeper: about 150 words (a minute) leaves room for how it works "
+                    "and its trade-offs, not only the definitions.",
                 )
-            else:
-                where = f" (it sounds like an answer to {closer_to!r})" if closer_to else ""
-                tips.insert(
-                    0,
+            )
+            reasons.update(_technical_reasons(concepts, delivery.word_count, texts["technical"]))
+        kind = "behavioral" if question.is_behavioral else "technical"
+        calibration = (
+            load_calibration()[kind]
+            if self.calibrated
+            else Calibration.neutral(kind, tuple(features))
+        )
+        calibration.check(features)
+        details["features"] = {k: round(v, 4) for k, v in features.items()}
+        expected = calibration.expected_grade(features)
+        details["expected_grade"] = round(expected, 3)
+        score = calibration.overall(features)
+        lost = calibration.deductions(features)
+        if star is not None and star.hypothetical:
+            # nothing happened in a hypothetical answer, so no STAR part is there: one fault
+            for part in (*STAR_PARTS, "quantified"):
+                lost["real_story"] += lost.pop(part, 0.0)
+        rules = texts["rules"]
+
+        def cap(limit: float, feature: str, reason: str) -> None:
+            nonlocal score
+            if score > limit:
+                lost[feature] = lost.get(feature, 0.0) + score - limit
+                reasons.setdefault(feature, [(reason, 1.0)])
+                score = limit
+
+        required_missing = [
+            r for r in (concepts.results if concepts else ()) if r.required and r.status == "missing"
+        ]
+        if concepts is not None:
+            details["required_missing"] = [r.id for r in required_missing]
+        for rule in grade_caps(texts):
+            if rule.applies(kind, features):
+                cap(cap_for_grade(rule.grade), rule.feature, rule.feature)
+        if required_missing:  # no "strong" answer misses a required concept
+                cap(
+                opts.strong_min - 1,
+                "required",
+                rules["required_cap"].format(label=required_missing[0].label),
+            )
+        band: Band | None = None
+        # An answer that sounds like another question's is off-topic unless it still shows
+        # what this question is about: the focus of a story, half the required concepts.
+        shows_it = features.get("focus", 0.0) > 0 or features.get("required", 0.0) >= 0.5
+        off_topic = off_topic and not shows_it
+        if refused or not sentences or off_topic:
+            reason = rules["refusal"] if refused else rules["off_topic"]
+            reasons["on_topic"] = [(reason, 1.0)]
+            cap(opts.off_topic_cap, "on_topic", reason)
+            band = "off-topic"
+            details["off_topic"] = {"closer_to": closer_to, "refusal": refused}
+            first = sentences[0].text if sentences else ""
+            where = f" (it sounds like an answer to {closer_to!r})" if closer_to else ""
+            tips.insert(
+                0,
+                (
+                    "on_topic",
                     f'Your answer ("{_shorten(first, 10)}") does not address the question{where}: '
                     f"{question.text}",
-                )
-        else:
-            band = band_for(overall, opts.strong_min, opts.solid_min)
-        tips += list(delivery.tips)
+                ),
+            )
+        overall = int(round(max(0.0, min(100.0, score))))
+        if band is None:
+            band = band_for(overall, opts.strong_min, opts.solid_min, opts.weak_min)
+        deductions = _itemise(lost, reasons, 100 - overall)
+        points = {d.feature: 0 for d in deductions}
+        for d in deductions:
+            points[d.feature] += d.points
+        ordered = sorted(
+            (tip for tip in tips if points.get(tip[0], 0) >= 1),
+            key=lambda tip: (tip[0] != "on_topic", -points[tip[0]]),  # off-topic first
+        )
+        final_tips = [tip for _, tip in ordered] + list(delivery.tips)
+        details["content_score"] = overall
+        details["delivery_score"] = delivery.score
         details["options"] = asdict(opts)
         return Evaluation(
             question_id=question.id,
             kind="behavioral" if question.is_behavioral else "technical",
-            overall=int(max(0, min(100, overall))),
+            overall=overall,
             band=band,
             star=star.components if star else None,
             star_checks=star.checks if star else None,
@@ -233,7 +322,8 @@ class LocalEvaluator:
             else None,
             concepts=concepts.results if concepts else None,
             delivery=delivery,
-            tips=tuple(dict.fromkeys(tips))[:3],
+            tips=tuple(dict.fromkeys(final_tips))[:3],
+            deductions=deductions,
             evaluator=EvaluatorInfo(name=self.name, version=self.version),
             transcript=transcript,
             details=details,
@@ -241,44 +331,79 @@ class LocalEvaluator:
 
     # -- tips ----------------------------------------------------------------------------
     @staticmethod
-    def _star_tips(star: StarAssessment) -> list[str]:
-        tips: list[str] = []
+    def _star_tips(
+        star: StarAssessment, question: Question, features: dict[str, float]
+    ) -> list[tuple[str, str]]:
+        tips: list[tuple[str, str]] = []
         checks = {c.id: c for c in star.checks}
+        if features.get("focus", 1.0) < 1.0 and question.focus:
+            shows = " or ".join(f.label.lower() for f in question.focus)
+            tips.append(
+                (
+                    "focus",
+                    f"Your story does not clearly show what the question asks about ({shows}). "
+                    f"Pick a story that does, and say it: {question.text}",
+                )
+            )
         if not checks["specific-situation"].passed and checks["specific-situation"].evidence:
             tips.append(
-                f'You said "{_shorten(checks["specific-situation"].evidence)}": that is a habit, '
-                "not a story. Tell one specific time it happened: when, where, what was at stake."
+                (
+                    "real_story",
+                    f'You said "{_shorten(checks["specific-situation"].evidence)}": that is a '
+                    "habit, not a story. Tell one specific time it happened: when, where, what "
+                    "was at stake.",
+                )
             )
         if not checks["first-person-actions"].passed and checks["first-person-actions"].evidence:
             tips.append(
-                f'You said "{_shorten(checks["first-person-actions"].evidence)}": the interviewer '
-                'is hiring you, not the team. Say what "I" did.'
+                (
+                    "first_person",
+                    f'You said "{_shorten(checks["first-person-actions"].evidence)}": the '
+                    'interviewer is hiring you, not the team. Say what "I" did.',
+                )
             )
         result = star.components["result"]
         if result.present and not checks["quantified-result"].passed and result.evidence:
             tips.append(
-                f'Your result ("{_shorten(result.evidence)}") has no number: how much faster, '
-                "cheaper, fewer errors or users?"
+                (
+                    "quantified",
+                    f'Your result ("{_shorten(result.evidence)}") has no number: how much '
+                    "faster, cheaper, fewer errors or users?",
+                )
             )
         for part in ("result", "action", "situation", "task"):
             comp = star.components[part]
             if not comp.present and comp.tip:
-                tips.append(f"Missing {part}: {comp.tip}")
+                tips.append((part, f"Missing {part}: {comp.tip}"))
+        if not checks["learning"].passed:
+            tips.append(
+                (
+                    "learning",
+                    "Close with what you learned, or what you would do differently next time.",
+                )
+            )
         return tips
 
     @staticmethod
-    def _concept_tips(question: Question, concepts: ConceptAssessment) -> list[str]:
-        tips: list[str] = []
+    def _concept_tips(question: Question, concepts: ConceptAssessment) -> list[tuple[str, str]]:
+        tips: list[tuple[str, str]] = []
         for m in concepts.misconceptions:
             tips.append(
-                f'You said "{_shorten(m.sentence.text)}". That is a common misconception '
-                f"({m.concept}): it is not true that {m.statement[0].lower()}{m.statement[1:]}"
+                (
+                    "no_misconception",
+                    f'You said "{_shorten(m.sentence.text)}". That is a common misconception '
+                    f"({m.concept}): it is not true that {m.statement[0].lower()}"
+                    f"{m.statement[1:]}",
+                )
             )
-        if concepts.list_like_share > 0.5 and concepts.named_terms:
+        if concepts.list_like_share > 0 and concepts.named_terms:
             terms = ", ".join(f'"{t}"' for t in concepts.named_terms[:4])
             tips.append(
-                f"You named {terms} without explaining them: say what each does and when you "
-                "would use it."
+                (
+                    "explained",
+                    f"You named {terms} without explaining them: say what each does and when "
+                    "you would use it.",
+                )
             )
         by_id = {c.id: c for c in question.concepts}
         missing = sorted(
@@ -286,12 +411,113 @@ class LocalEvaluator:
             key=lambda r: (not r.required, -r.weight),
         )
         for r in missing[:2]:
-            tips.append(f'Not covered: "{r.label}". For example: {by_id[r.id].paraphrases[0]}')
+            tips.append(
+                (
+                    "required" if r.required else "tradeoffs" if r.tradeoff else "depth",
+                    f'Not covered: "{r.label}". For example: {by_id[r.id].paraphrases[0]}',
+                )
+            )
         for r in concepts.results:
             if r.status == "partial" and r.evidence:
                 tips.append(
-                    f'You touched on "{r.label}" ("{_shorten(r.evidence)}"): explain how it '
-                    "works and why it matters."
+                    (
+                        "required" if r.required else "tradeoffs" if r.tradeoff else "depth",
+                        f'You touched on "{r.label}" ("{_shorten(r.evidence)}"): explain how '
+                        "it works and why it matters.",
+                    )
                 )
                 break
         return tips
+
+
+def _is_refusal(text: str, texts: dict[str, Any]) -> bool:
+    """A short answer that declines ("I don't know, can we skip this one?")."""
+    rule = texts["refusal"]
+    normal = normalize_text(text)
+    if not normal or len(normal.split()) > int(rule["max_words"]):
+        return False
+    return any(normalize_text(p) in normal for p in rule["phrases"])
+
+
+def _technical_reasons(
+    concepts: ConceptAssessment, words: int, t: dict[str, str]
+) -> dict[str, list[tuple[str, float]]]:
+    """Why each technical sub-score fell short; "required" is split between its concepts."""
+    required = [r for r in concepts.results if r.required and r.status != "covered"]
+    lacking = {
+        r.id: r.weight * (1.0 if r.status == "missing" else 0.5) for r in required
+    }
+    total = sum(lacking.values()) or 1.0
+    others = [r for r in concepts.results if not r.required and not r.tradeoff]
+    tradeoffs = [r for r in concepts.results if not r.required and r.tradeoff]
+    terms = ", ".join(f'"{x}"' for x in concepts.named_terms[:4])
+    wrong = ", ".join(dict.fromkeys(m.concept for m in concepts.misconceptions))
+    return {
+        "required": [
+            (
+                t["required_missing" if r.status == "missing" else "required_partial"].format(
+                    label=r.label
+                ),
+                lacking[r.id] / total,
+            )
+            for r in required
+        ],
+        "depth": [
+            (
+                t["depth"].format(
+                    covered=sum(r.status == "covered" for r in others), total=len(others)
+                ),
+                1.0,
+            )
+        ],
+        "tradeoffs": [
+            (
+                t["tradeoffs"].format(
+                    covered=sum(r.status == "covered" for r in tradeoffs), total=len(tradeoffs)
+                ),
+                1.0,
+            )
+        ],
+        "no_misconception": [(t["no_misconception"].format(concept=wrong), 1.0)],
+        "explained": [(t["explained"].format(terms=terms or "terms"), 1.0)],
+        "length": [(t["length"].format(words=words), 1.0)],
+    }
+
+
+def _itemise(
+    lost: dict[str, float], reasons: dict[str, list[tuple[str, float]]], total: int
+) -> tuple[Deduction, ...]:
+    """Whole-point deductions, largest first, adding up to ``total`` (largest remainders)."""
+    items = [
+        (feature, reason, points * share)
+        for feature, points in lost.items()
+        if points > 0
+        for reason, share in (reasons.get(feature) or [(feature, 1.0)])
+    ]
+    if total <= 0 or not items:
+        return ()
+    raw = [p for _, _, p in items]
+    scale = total / sum(raw) if sum(raw) > 0 else 0.0
+    exact = [p * scale for p in raw]
+    whole = [int(p) for p in exact]
+    for i in sorted(range(len(exact)), key=lambda i: whole[i] - exact[i])[: total - sum(whole)]:
+        whole[i] += 1
+    out = [
+        Deduction(feature=f, points=w, reason=r)
+        for (f, r, _), w in zip(items, whole, strict=True)
+        if w > 0
+    ]
+    return tuple(sorted(out, key=lambda d: -d.points))
+
+
+@lru_cache(maxsize=4)
+def load_deduction_texts(path: Path | None = None) -> dict[str, Any]:
+    """The deduction templates and refusal rule of ``prompts/scoring/deductions.toml``."""
+    file = path or data_folder("prompts") / "scoring" / "deductions.toml"
+    try:
+        raw = tomllib.loads(file.read_text(encoding="utf-8"))
+        for table in ("technical", "behavioral", "rules", "refusal", "caps"):
+            raw[table]  # noqa: B018 - a missing table is a broken file
+    except (OSError, KeyError, tomllib.TOMLDecodeError) as exc:
+        raise ValueError(f"{file}: cannot read the deduction texts ({exc}); reinstall") from exc
+    return raw

@@ -17,6 +17,7 @@ __all__ = [
     "SOLID_MIN",
     "STAR_PARTS",
     "STRONG_MIN",
+    "WEAK_MIN",
     "Band",
     "ConceptResult",
     "Delivery",
@@ -27,22 +28,35 @@ __all__ = [
     "StarCheck",
     "StarComponent",
     "StarSentence",
+    "Deduction",
     "band_for",
 ]
 
 STAR_PARTS = ("situation", "task", "action", "result")
-Band = Literal["strong", "solid", "needs work", "off-topic"]
+# The bands are the grades of tests/data/DEVSET.md an interviewer would give: strong 3,
+# solid 2, needs work 1, no signal 0; "off-topic" is a 0 for an answer about something else
+# (another question, or a refusal). The thresholds sit half-way between grades on the
+# calibrated scale (scoring/calibration.py, README "What the score means").
+Band = Literal["strong", "solid", "needs work", "no signal", "off-topic"]
 STRONG_MIN = 75
 SOLID_MIN = 55
+WEAK_MIN = 30
 
 
-def band_for(overall: int, strong_min: int = STRONG_MIN, solid_min: int = SOLID_MIN) -> Band:
+def band_for(
+    overall: int,
+    strong_min: int = STRONG_MIN,
+    solid_min: int = SOLID_MIN,
+    weak_min: int = WEAK_MIN,
+) -> Band:
     """The band of an on-topic answer's overall score."""
     if overall >= strong_min:
         return "strong"
     if overall >= solid_min:
         return "solid"
-    return "needs work"
+    if overall >= weak_min:
+        return "needs work"
+    return "no signal"
 
 
 class _Frozen(BaseModel):
@@ -93,6 +107,7 @@ class ConceptResult(_Frozen):
     start_s: float | None = None
     end_s: float | None = None
     required: bool = False
+    tradeoff: bool = Field(False, description="A trade-off (when not to, cost, failure).")
     weight: float = 1.0
     match: str | None = Field(
         None, description="How it was found: 'alias', 'meaning', 'alias+meaning', or None."
@@ -123,6 +138,14 @@ class Delivery(_Frozen):
     norms: dict[str, str] = Field(default_factory=dict)
     score: int = Field(ge=0, le=100)
     tips: tuple[str, ...] = ()
+
+
+class Deduction(_Frozen):
+    """Points an answer lost against an ideal answer of its kind, and why."""
+
+    feature: str = Field(description="The sub-score behind it (``details.features``).")
+    points: int = Field(ge=0, le=100)
+    reason: str = Field(description='What was missing, e.g. "did not explain the required ..."')
 
 
 class JudgeVerdict(_Frozen):
@@ -157,6 +180,9 @@ class Evaluation(_Frozen):
     concepts: tuple[ConceptResult, ...] | None = None
     delivery: Delivery
     tips: tuple[str, ...] = Field(default=(), max_length=3)
+    deductions: tuple[Deduction, ...] = Field(
+        default=(), description="Points lost, largest first; they add up to 100 - overall."
+    )
     evaluator: EvaluatorInfo
     transcript: Transcript
     judge: JudgeResult | None = None
@@ -182,6 +208,7 @@ class Evaluation(_Frozen):
             "concepts": None if self.concepts is None else [c.model_dump() for c in self.concepts],
             "delivery": self.delivery.model_dump(mode="json"),
             "tips": list(self.tips),
+            "deductions": [d.model_dump() for d in self.deductions],
             "evaluator": self.evaluator.model_dump(),
             "judge": None if self.judge is None else self.judge.model_dump(mode="json"),
             "details": self.details,

@@ -76,6 +76,9 @@ class StarAssessment:
     sentences: tuple[LabeledSentence, ...]
     score: int
     tips: tuple[str, ...] = field(default=())
+    i_share: float | None = None  # share of "I" among the "I" and "we" actions; None: none
+    hypothetical: bool = False  # "I always..." / "I would...": no story told
+    numbers: int = 0  # sentences with a number in them
 
 
 def _label(
@@ -255,4 +258,7 @@ def assess_star(
         checks=checks,
         sentences=tuple(labeled),
         score=round(min(100.0, content)),
+        i_share=i_share if i_total + we_total else None,
+        hypothetical=hypothetical,
+        numbers=numbers,
     )
