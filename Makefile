@@ -32,7 +32,7 @@ BUILD_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 SYSTEM_PACKAGES := libportaudio2 pulseaudio pulseaudio-utils libasound2-plugins alsa-utils \
 	chromium build-essential cmake espeak-ng
 
-.PHONY: install demo test lint format bench system-deps clean
+.PHONY: install demo test lint format bench calibrate system-deps clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -63,10 +63,15 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Refit the calibrated score (prompts/scoring/calibration.toml) after changing the evaluator,
+# its rubrics or the tuning sets; tests/test_calibration.py fails until it is refitted.
+calibrate: $(STAMP)
+	$(BIN)/python tools/fit_calibration.py
+
 bench: $(STAMP)
 	$(BIN)/python bench/asr.py
 	$(BIN)/python bench/practice_latency.py
-	$(BIN)/python bench/evaluator_quality.py --asr tiny.en
+	$(BIN)/python bench/evaluator_quality.py --asr tiny.en --asr-sets dev,dev2,dev3,final,blind4
 	$(BIN)/python bench/batch_throughput.py
 	$(BIN)/python bench/turn_signals.py
 	$(BIN)/python bench/turn_taking.py

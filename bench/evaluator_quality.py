@@ -307,9 +307,7 @@ def main() -> int:
                 for r, a, b in zip(rows, typed, spoken, strict=True)
                 if a.band != b.band
             ]
-            movers = sorted(
-                zip(deltas, rows, typed, spoken, strict=True), key=lambda x: -x[0]
-            )[:5]
+            movers = sorted(zip(deltas, rows, typed, spoken, strict=True), key=lambda x: -x[0])[:5]
             report[name]["asr"] = {
                 "model": args.asr,
                 **ma,

@@ -363,8 +363,7 @@ def test_a_story_about_another_principle_is_off_topic() -> None:
     # about something else (a "we"-only or part-missing story on the right topic is not)
     assert evaluation.band == "off-topic" and evaluation.overall <= 15
     assert "does not address the question" in evaluation.tips[0]
-    assert any("does not clearly show what the question asks" in t for t in evaluation.tips)
-    assert {d.feature for d in evaluation.deductions[:2]} & {"focus", "on_topic"}
+    assert [d.feature for d in evaluation.deductions] == ["on_topic"]
     focus = evaluation.details["focus"]
     assert isinstance(focus, list) and all(f["status"] == "missing" for f in focus)
 

@@ -119,8 +119,8 @@ def print_evaluation(console: Console, evaluation: Evaluation) -> None:
         local = evaluation.details.get("local_overall")
         head = f" (of the local score {local})" if local is not None else ""
         console.print(f"Points lost{head}:", markup=False)
-        for d in evaluation.deductions:
-            console.print(f"  -{d.points:<3} {d.reason}", markup=False)
+        for lost in evaluation.deductions:
+            console.print(f"  -{lost.points:<3} {lost.reason}", markup=False)
     for i, tip in enumerate(evaluation.tips, 1):
         console.print(f"Tip {i}: {tip}", markup=False)
 

@@ -19,7 +19,7 @@ from statistics import mean
 from typing import TYPE_CHECKING, Any
 
 from voice_interview.adapters.sessions import Session, SessionError, SessionStore
-from voice_interview.scoring.result import SOLID_MIN, STRONG_MIN
+from voice_interview.scoring.result import SOLID_MIN, STRONG_MIN, WEAK_MIN
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -128,7 +128,11 @@ class History:
         ]
         if len(self.rounds) > 1:
             series.append(("all questions", [s.mean for s in self.sessions]))
-        thresholds = ((float(SOLID_MIN), "solid"), (float(STRONG_MIN), "strong"))
+        thresholds = (
+            (float(WEAK_MIN), "needs work"),
+            (float(SOLID_MIN), "solid"),
+            (float(STRONG_MIN), "strong"),
+        )
         return history_chart(labels, series, dashed=("all questions",), thresholds=thresholds)
 
 
@@ -272,5 +276,13 @@ def print_history(console: Console, history: History, sessions_dir: str) -> None
 def _cell(value: float | None) -> str:
     if value is None:
         return "[dim]-[/dim]"
-    hue = "green" if value >= STRONG_MIN else "cyan" if value >= SOLID_MIN else "yellow"
+    hue = (
+        "green"
+        if value >= STRONG_MIN
+        else "cyan"
+        if value >= SOLID_MIN
+        else "yellow"
+        if value >= WEAK_MIN
+        else "red"
+    )
     return f"[{hue}]{value:.0f}[/{hue}]"

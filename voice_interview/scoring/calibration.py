@@ -20,18 +20,20 @@ import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from voice_interview.resources import data_folder
+from voice_interview.scoring.result import ConceptResult, StarCheck, StarComponent
 
 __all__ = [
     "SCALE",
     "Calibration",
     "GradeCap",
-    "grade_caps",
     "behavioral_features",
     "cap_for_grade",
+    "grade_caps",
     "load_calibration",
     "overall_for",
     "technical_features",
@@ -46,11 +48,11 @@ def overall_for(expected: np.ndarray | float, top: float) -> np.ndarray:
     """Overall 0-100 for expected grades; ``top`` is the expected grade that earns 100."""
     xs = [x for x, _ in SCALE] + [max(top, SCALE[-1][0] + 1e-6)]
     ys = [y for _, y in SCALE] + [100.0]
-    return np.interp(expected, xs, ys)
+    return np.asarray(np.interp(expected, xs, ys), dtype=float)
 
 
 def technical_features(
-    results: tuple,  # tuple[ConceptResult, ...]
+    results: tuple[ConceptResult, ...],
     misconceptions: int,
     list_share: float,
     words: int,
@@ -58,15 +60,14 @@ def technical_features(
 ) -> dict[str, float]:
     """Sub-scores of a technical or system-design answer, each in [0, 1] (1 = best)."""
 
-    def credit(r: object) -> float:
-        status, match = r.status, r.match  # type: ignore[attr-defined]
-        if status == "covered":
+    def credit(r: ConceptResult) -> float:
+        if r.status == "covered":
             return 1.0
-        if status == "partial":
-            return named_only_credit if match == "alias" else 0.5
+        if r.status == "partial":
+            return named_only_credit if r.match == "alias" else 0.5
         return 0.0
 
-    def share(items: list) -> float:
+    def share(items: list[ConceptResult]) -> float:
         total = sum(r.weight for r in items)
         return sum(r.weight * credit(r) for r in items) / total if total else 1.0
 
@@ -81,11 +82,11 @@ def technical_features(
 
 
 def behavioral_features(
-    parts: dict,  # dict[str, StarComponent]
-    checks: tuple,  # tuple[StarCheck, ...]
+    parts: dict[str, StarComponent],
+    checks: tuple[StarCheck, ...],
     i_share: float | None,
     hypothetical: bool,
-    focus: tuple,  # tuple[ConceptResult, ...]
+    focus: tuple[ConceptResult, ...],
     words: int,
 ) -> dict[str, float]:
     """Sub-scores of a behavioral answer, each in [0, 1] (1 = best)."""
@@ -125,7 +126,7 @@ class GradeCap:
         return kind == self.kind and values.get(self.feature, 1.0) < self.below
 
 
-def grade_caps(rules: dict) -> tuple[GradeCap, ...]:
+def grade_caps(rules: dict[str, Any]) -> tuple[GradeCap, ...]:
     """The ``[[caps]]`` of ``prompts/scoring/deductions.toml``."""
     return tuple(
         GradeCap(str(c["kind"]), str(c["feature"]), float(c["below"]), int(c["grade"]))
@@ -175,7 +176,7 @@ class Calibration:
         return probs.reshape(*np.shape(z), 4)
 
     def expected(self, x: np.ndarray) -> np.ndarray:
-        return self.probabilities(x) @ np.arange(4.0)
+        return np.asarray(self.probabilities(x) @ np.arange(4.0), dtype=float)
 
     @property
     def top(self) -> float:

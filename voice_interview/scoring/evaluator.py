@@ -32,6 +32,7 @@ from voice_interview.scoring.concepts import ConceptAssessment, ConceptOptions, 
 from voice_interview.scoring.delivery import DeliveryOptions, measure_delivery
 from voice_interview.scoring.result import (
     SOLID_MIN,
+    STAR_PARTS,
     STRONG_MIN,
     WEAK_MIN,
     Band,
@@ -39,7 +40,6 @@ from voice_interview.scoring.result import (
     Deduction,
     Evaluation,
     EvaluatorInfo,
-    STAR_PARTS,
     StarSentence,
     band_for,
 )
@@ -156,7 +156,6 @@ class LocalEvaluator:
             DeliveryOptions(answer_kind="behavioral" if question.is_behavioral else "technical"),
         )
         off_topic, closer_to = self._off_topic(question, sentences) if sentences else (True, None)
-        refused = _is_refusal(transcript.text, texts)
         details: dict[str, object] = {"off_topic_by_meaning": bool(sentences and off_topic)}
         # (feature, tip): every tip belongs to the sub-score whose deduction it explains
         tips: list[tuple[str, str]] = []
@@ -253,7 +252,9 @@ class LocalEvaluator:
                 score = limit
 
         required_missing = [
-            r for r in (concepts.results if concepts else ()) if r.required and r.status == "missing"
+            r
+            for r in (concepts.results if concepts else ())
+            if r.required and r.status == "missing"
         ]
         if concepts is not None:
             details["required_missing"] = [r.id for r in required_missing]
@@ -261,7 +262,7 @@ class LocalEvaluator:
             if rule.applies(kind, features):
                 cap(cap_for_grade(rule.grade), rule.feature, rule.feature)
         if required_missing:  # no "strong" answer misses a required concept
-                cap(
+            cap(
                 opts.strong_min - 1,
                 "required",
                 rules["required_cap"].format(label=required_missing[0].label),
@@ -271,10 +272,18 @@ class LocalEvaluator:
         # what this question is about: the focus of a story, half the required concepts.
         shows_it = features.get("focus", 0.0) > 0 or features.get("required", 0.0) >= 0.5
         off_topic = off_topic and not shows_it
+        says_nothing = (
+            features.get("action", 1.0) == 0.0
+            if question.is_behavioral
+            else features["required"] + features["tradeoffs"] + features["depth"] == 0.0
+        )
+        refused = says_nothing and _is_refusal(transcript.text, texts)
         if refused or not sentences or off_topic:
             reason = rules["refusal"] if refused else rules["off_topic"]
+            # nothing else about an answer to another question matters: one deduction
+            score = min(score, opts.off_topic_cap)
+            lost = {"on_topic": 100.0 - score}
             reasons["on_topic"] = [(reason, 1.0)]
-            cap(opts.off_topic_cap, "on_topic", reason)
             band = "off-topic"
             details["off_topic"] = {"closer_to": closer_to, "refusal": refused}
             first = sentences[0].text if sentences else ""
@@ -287,7 +296,7 @@ class LocalEvaluator:
                     f"{question.text}",
                 ),
             )
-        overall = int(round(max(0.0, min(100.0, score))))
+        overall = round(max(0.0, min(100.0, score)))
         if band is None:
             band = band_for(overall, opts.strong_min, opts.solid_min, opts.weak_min)
         deductions = _itemise(lost, reasons, 100 - overall)
@@ -431,7 +440,8 @@ class LocalEvaluator:
 
 
 def _is_refusal(text: str, texts: dict[str, Any]) -> bool:
-    """A short answer that declines ("I don't know, can we skip this one?")."""
+    """A short answer that declines ("I don't know, can we skip this one?"); the caller also
+    checks that it says nothing of the answer ("I don't know every pooler, but ..." does)."""
     rule = texts["refusal"]
     normal = normalize_text(text)
     if not normal or len(normal.split()) > int(rule["max_words"]):
@@ -444,9 +454,7 @@ def _technical_reasons(
 ) -> dict[str, list[tuple[str, float]]]:
     """Why each technical sub-score fell short; "required" is split between its concepts."""
     required = [r for r in concepts.results if r.required and r.status != "covered"]
-    lacking = {
-        r.id: r.weight * (1.0 if r.status == "missing" else 0.5) for r in required
-    }
+    lacking = {r.id: r.weight * (1.0 if r.status == "missing" else 0.5) for r in required}
     total = sum(lacking.values()) or 1.0
     others = [r for r in concepts.results if not r.required and not r.tradeoff]
     tradeoffs = [r for r in concepts.results if not r.required and r.tradeoff]
@@ -517,7 +525,7 @@ def load_deduction_texts(path: Path | None = None) -> dict[str, Any]:
     try:
         raw = tomllib.loads(file.read_text(encoding="utf-8"))
         for table in ("technical", "behavioral", "rules", "refusal", "caps"):
-            raw[table]  # noqa: B018 - a missing table is a broken file
+            raw[table]
     except (OSError, KeyError, tomllib.TOMLDecodeError) as exc:
         raise ValueError(f"{file}: cannot read the deduction texts ({exc}); reinstall") from exc
     return raw

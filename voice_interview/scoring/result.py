@@ -20,6 +20,7 @@ __all__ = [
     "WEAK_MIN",
     "Band",
     "ConceptResult",
+    "Deduction",
     "Delivery",
     "Evaluation",
     "EvaluatorInfo",
@@ -28,7 +29,6 @@ __all__ = [
     "StarCheck",
     "StarComponent",
     "StarSentence",
-    "Deduction",
     "band_for",
 ]
 
