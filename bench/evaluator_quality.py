@@ -264,6 +264,12 @@ def main() -> int:
     )
     parser.add_argument("--sets", default=",".join(SETS), help="comma-separated sets to score")
     parser.add_argument(
+        "--write-spoken",
+        metavar="FILE",
+        help="with --asr: write the transcripts of the tuning sets (dev, dev2, dev3) to FILE "
+        "as JSONL (tests/data/evaluator_tuning_tiny_en.jsonl, fitted on by make calibrate)",
+    )
+    parser.add_argument(
         "--label", default="", help="suffix of the result files (evaluator-<date>-<label>.md)"
     )
     args = parser.parse_args()
@@ -283,6 +289,7 @@ def main() -> int:
         "each set: tests/data/DEVSET.md.",
     ]
     report: dict[str, Any] = {}
+    spoken_lines: list[str] = []
     for name, path in SETS.items():
         if not path.exists() or name not in args.sets.split(","):
             continue
@@ -299,7 +306,13 @@ def main() -> int:
         report[name] = {"typed": m, "median_ms": 1000 * statistics.median(times)}
         if args.asr and name in args.asr_sets.split(","):
             cache = Path(args.asr_cache) / args.asr if args.asr_cache else None
-            spoken, _ = score_all(rows, asr_transcripts(rows, args.asr, cache))
+            heard = asr_transcripts(rows, args.asr, cache)
+            if args.write_spoken and name in ("dev", "dev2", "dev3"):
+                spoken_lines += [
+                    json.dumps({"id": r["id"], "set": name, "text": t.text})
+                    for r, t in zip(rows, heard, strict=True)
+                ]
+            spoken, _ = score_all(rows, heard)
             ma = metrics(rows, spoken)
             deltas = [abs(a.overall - b.overall) for a, b in zip(typed, spoken, strict=True)]
             flips = [
@@ -328,6 +341,8 @@ def main() -> int:
                 + "; ".join(f"{r['id']} {a.overall} -> {b.overall}" for _, r, a, b in movers)
                 + ".",
             ]
+    if args.write_spoken and spoken_lines:
+        Path(args.write_spoken).write_text("\n".join(spoken_lines) + "\n")
     text = "\n".join(lines) + "\n"
     print(text)
     out = Path(args.out)

@@ -4,7 +4,8 @@ Usage: ``.venv/bin/python tools/fit_calibration.py [--check]`` (``make calibrate
 
 For each answer kind (technical, which includes system design, and behavioral) a
 proportional-odds model maps the evaluator's features (``details.features``, each in [0, 1],
-1 = best) to the human grade 0-3 (tests/data/DEVSET.md) of the tuning sets dev, dev2 and dev3.
+1 = best) to the human grade 0-3 (tests/data/DEVSET.md) of the tuning sets dev, dev2 and dev3,
+each answer twice: as typed and as Whisper tiny.en heard it spoken (``SPOKEN``).
 Weights are constrained to be >= 0, so no feature can lower the score by getting better, and
 L2-regularised; the strength is chosen by leave-one-set-out cross-validation (train on two sets,
 test on the third), whose figures are printed and written into the file. Answers the evaluator
@@ -34,6 +35,13 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 OUT = REPO / "prompts" / "scoring" / "calibration.toml"
 TRAIN_SETS = ("dev", "dev2", "dev3")
+# The tuning sets as the product hears them: each answer spoken by Piper and transcribed by
+# Whisper tiny.en, text only (the features do not use timings). Re-create it with
+# `bench/evaluator_quality.py --asr tiny.en --sets dev,dev2,dev3 --asr-sets dev,dev2,dev3
+# --write-spoken tests/data/evaluator_tuning_tiny_en.jsonl`. Fitting on both versions of every
+# answer teaches the model how much the recogniser moves each feature, so it leans less on the
+# ones that move.
+SPOKEN = REPO / "tests" / "data" / "evaluator_tuning_tiny_en.jsonl"
 STRENGTHS = (0.0, 0.0003, 0.001, 0.003, 0.01, 0.03)
 
 
@@ -47,23 +55,30 @@ def answers() -> list[dict[str, Any]]:
 
     bank = load_bank()
     evaluator = LocalEvaluator(bank, calibrated=False)
+    spoken = {
+        r["id"]: r["text"]
+        for r in map(json.loads, SPOKEN.read_text().splitlines())
+        if r["set"] in TRAIN_SETS
+    }
     out = []
     for name in TRAIN_SETS:
         for row in load_devset(SETS[name]):
-            e = evaluator.evaluate(
-                Transcript.from_text(row["text"]), bank.question(row["question_id"])
-            )
-            out.append(
-                {
-                    "set": name,
-                    "id": row["id"],
-                    "grade": row["grade"],
-                    "kind": e.kind,
-                    "features": e.details["features"],
-                    "off_topic": bool(e.details.get("off_topic_by_meaning")),
-                    "required_missing": len(e.details.get("required_missing", [])),
-                }
-            )
+            for source, text in (("typed", row["text"]), ("spoken", spoken[row["id"]])):
+                e = evaluator.evaluate(
+                    Transcript.from_text(text), bank.question(row["question_id"])
+                )
+                out.append(
+                    {
+                        "set": name,
+                        "id": row["id"],
+                        "source": source,
+                        "grade": row["grade"],
+                        "kind": e.kind,
+                        "features": e.details["features"],
+                        "off_topic": bool(e.details.get("off_topic_by_meaning")),
+                        "required_missing": len(e.details.get("required_missing", [])),
+                    }
+                )
     return out
 
 
@@ -133,6 +148,9 @@ def cross_validate(rows: list[dict[str, Any]], features: list[str], strength: fl
         xt = np.array([[rows[i]["features"][f] for f in features] for i in test])
         preds[test] = predict(xt, w, t)
     preds = capped(rows, preds)
+    typed = np.array([r.get("source", "typed") == "typed" for r in rows])
+    rows = [r for r, t in zip(rows, typed, strict=True) if t]
+    preds = preds[typed]
     grades = np.array([r["grade"] for r in rows])
     bands = band_grade(preds)
     return {
@@ -164,6 +182,7 @@ def main() -> int:
     report = []
     for kind in ("technical", "behavioral"):
         rows_k = [r for r in rows if r["kind"] == kind and not r["off_topic"]]
+        answers_k = sum(r["source"] == "typed" for r in rows_k)
         features = list(rows_k[0]["features"])
         cv = {s: cross_validate(rows_k, features, s) for s in STRENGTHS}
         best = max(STRENGTHS, key=lambda s: (cv[s]["band_match"], cv[s]["spearman"]))
@@ -171,7 +190,8 @@ def main() -> int:
         w, t = fit(x, np.array([r["grade"] for r in rows_k]), best)
         c = cv[best]
         report.append(
-            f"{kind}: {len(rows_k)} answers, strength {best}; cross-validated Spearman "
+            f"{kind}: {answers_k} answers (typed and spoken), strength {best}; "
+            f"cross-validated on the typed answers: Spearman "
             f"{c['spearman']:.3f}, band match {c['band_match']:.0%} (by grade "
             + ", ".join(f"{g}: {v:.0%}" for g, v in c["band_match_by_grade"].items())
             + f"), mean |expected - grade| {c['mean_abs_error']:.2f}"
@@ -179,7 +199,7 @@ def main() -> int:
         lines += [
             f"[{kind}]",
             f"# {report[-1]}",
-            f"answers = {len(rows_k)}",
+            f"answers = {answers_k}",
             f"l2_strength = {best}",
             f"cv_spearman = {c['spearman']:.4f}",
             f"cv_band_match = {c['band_match']:.4f}",

@@ -56,20 +56,12 @@ def technical_features(
     misconceptions: int,
     list_share: float,
     words: int,
-    named_only_credit: float,
 ) -> dict[str, float]:
     """Sub-scores of a technical or system-design answer, each in [0, 1] (1 = best)."""
 
-    def credit(r: ConceptResult) -> float:
-        if r.status == "covered":
-            return 1.0
-        if r.status == "partial":
-            return named_only_credit if r.match == "alias" else 0.5
-        return 0.0
-
     def share(items: list[ConceptResult]) -> float:
         total = sum(r.weight for r in items)
-        return sum(r.weight * credit(r) for r in items) / total if total else 1.0
+        return sum(r.weight * r.credit for r in items) / total if total else 1.0
 
     return {
         "required": share([r for r in results if r.required]),
@@ -92,11 +84,7 @@ def behavioral_features(
     """Sub-scores of a behavioral answer, each in [0, 1] (1 = best)."""
     passed = {c.id: c.passed for c in checks}
     essential = [r for r in focus if r.required] or list(focus)
-    focus_share = (
-        max({"covered": 1.0, "partial": 0.5, "missing": 0.0}[r.status] for r in essential)
-        if essential
-        else 1.0
-    )
+    focus_share = max(r.credit for r in essential) if essential else 1.0
     return {
         "situation": float(parts["situation"].present),
         "task": float(parts["task"].present),

@@ -62,6 +62,8 @@ class ConceptOptions:
             concept earns 1, one partly explained by meaning 0.5).
         full_marks_share: share of the rubric's weight that earns 100. A strong 2-minute answer
             covers most concepts, not all; the rubric lists more than anyone says at once.
+        soft_margin: the soft credit by meaning (``ConceptResult.credit``, what the calibrated
+            score uses) rises from ``meaning_partial - soft_margin`` to ``meaning_covered``.
     """
 
     alias_min_ratio: float = 85.0
@@ -71,6 +73,7 @@ class ConceptOptions:
     signal_extra_span: int = 6
     full_marks_share: float = 0.6
     named_only_credit: float = 0.25
+    soft_margin: float = 0.05
 
 
 # Words that show a sentence explains or relates things rather than listing them.
@@ -154,6 +157,9 @@ def _phrase_stems(phrase: str) -> tuple[str, ...]:
 
 
 _SHORT = 7  # words: a sentence shorter than this is read with its neighbours
+_CONTINUATION = re.compile(
+    r"^\W*(?:so|and|because|which|but|then|since|whereas|otherwise)\b", re.IGNORECASE
+)
 
 _CLAUSE_BREAK = re.compile(r"[,;:]|\s(?:and|but|so|because|which|while|whereas)\s", re.I)
 
@@ -307,8 +313,12 @@ def assess_concepts(
     # often cuts one thought into short sentences ("They check your ID. That's
     # authentication."), so each short sentence is also matched together with its neighbours.
     units = [(i, c) for i, s in enumerate(sentences) for c in split_clauses(s.text)]
+    # The recogniser also starts a new sentence at "So ..." / "And ..." / "Because ..." where
+    # a writer would go on with a comma: such a sentence is read with the one before it.
+    continues = [False] + [_CONTINUATION.match(s.text) is not None for s in sentences[1:]]
     for i in range(len(sentences) - 1):
-        if min(len(sentences[i].text.split()), len(sentences[i + 1].text.split())) < _SHORT:
+        short = min(len(sentences[i].text.split()), len(sentences[i + 1].text.split())) < _SHORT
+        if short or continues[i + 1]:
             pair = f"{sentences[i].text} {sentences[i + 1].text}"
             units += [(i, pair), (i + 1, pair)]
     unit_vecs = (
@@ -318,13 +328,10 @@ def assess_concepts(
     sent_tokens = [stem_tokens(s.text) for s in sentences]
     explanatory = [
         is_explanatory(s.text)
-        or (
-            len(s.text.split()) < _SHORT
-            and any(
-                is_explanatory(f"{sentences[j].text} {sentences[k].text}")
-                for j, k in ((i - 1, i), (i, i + 1))
-                if j >= 0 and k < len(sentences)
-            )
+        or any(
+            is_explanatory(f"{sentences[j].text} {sentences[k].text}")
+            for j, k in ((i - 1, i), (i, i + 1))
+            if j >= 0 and k < len(sentences) and (len(s.text.split()) < _SHORT or continues[k])
         )
         for i, s in enumerate(sentences)
     ]
@@ -381,6 +388,16 @@ def assess_concepts(
         if status == "partial" and match == "alias":
             credit = opts.named_only_credit  # named, never explained
         earned += c.weight * credit
+        # The same, without steps: by meaning, the credit rises linearly across the
+        # similarity thresholds, so a recognition error that moves a similarity by 0.01 moves
+        # the calibrated score a little instead of flipping a status.
+        soft = credit
+        if status != "covered" or match == "meaning":
+            low, high = opts.meaning_partial - opts.soft_margin, opts.meaning_covered
+            ramp = min(1.0, max(0.0, (best_sim - low) / (high - low)))
+            soft = max(opts.named_only_credit if alias_sentences else 0.0, ramp)
+            if status == "covered":
+                soft = max(soft, 0.5)
         ev = sentences[evidence_i] if evidence_i is not None else None
         results.append(
             ConceptResult(
@@ -394,6 +411,7 @@ def assess_concepts(
                 tradeoff=c.tradeoff,
                 weight=c.weight,
                 match=match,
+                credit=round(soft, 4),
             )
         )
     return ConceptAssessment(

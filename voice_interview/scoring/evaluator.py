@@ -204,7 +204,6 @@ class LocalEvaluator:
                 len(concepts.misconceptions),
                 concepts.list_like_share,
                 delivery.word_count,
-                opts.concepts.named_only_credit,
             )
             if concepts.misconceptions:
                 details["misconceptions"] = [

@@ -112,6 +112,13 @@ class ConceptResult(_Frozen):
     match: str | None = Field(
         None, description="How it was found: 'alias', 'meaning', 'alias+meaning', or None."
     )
+    credit: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="What the calibrated score counts: 1 explained, 0.25 only named, by "
+        "meaning rising with the similarity.",
+    )
 
 
 class Delivery(_Frozen):
