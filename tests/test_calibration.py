@@ -179,7 +179,7 @@ def test_a_story_missing_its_situation_is_weak_not_off_topic() -> None:
         "nobody owns."
     )
     e = evaluate(story, "ownership")
-    assert e.band != "off-topic"
-    assert e.star is not None
-    if not e.star["situation"].present:
-        assert any(d.feature == "situation" for d in e.deductions)
+    assert e.star is not None and not e.star["situation"].present
+    assert e.band not in {"off-topic", "no signal"}  # it answers the question
+    # (the fit gives a missing situation no weight of its own: in the tuning sets it went with
+    # hypotheticals, which "real_story" already covers; so it costs no points here)
