@@ -546,6 +546,11 @@ def test_session_page_loads_offline_without_errors(session_page: Page, built: Bu
         1 for c in built.tech.concepts or () if c.status == "missing"
     )
     assert "Model answer" in page.locator("#q2 details.model summary").first.inner_text()
+    # the points lost, itemised as the evaluator gave them, next to the tips
+    lost = page.locator("#q2 .deductions li")
+    assert lost.count() == len(built.tech.deductions) > 0
+    assert built.tech.deductions[0].reason in lost.first.inner_text()
+    assert f"{built.tech.deductions[0].points}" in lost.first.inner_text()
     # the interrupted answer still renders, with the gap stated and its partial audio playable
     q3 = page.locator("#q3").inner_text()
     assert "interrupted" in q3 and "not scored" in q3

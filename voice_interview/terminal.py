@@ -87,8 +87,10 @@ class PlainDisplay:
 
     def feedback(self, evaluation: Evaluation, latency_s: float | None) -> None:
         after = f" ({latency_s:.2f} s after you finished)" if latency_s is not None else ""
+        lost = "; ".join(f"-{d.points} {d.reason}" for d in evaluation.deductions[:3])
         self._print(
             f"  Score {evaluation.overall}/100, {evaluation.band}{after}"
+            + (f"\n  Points lost: {lost}" if lost else "")
             + "".join(f"\n  Tip: {t}" for t in evaluation.tips[:2])
         )
 
