@@ -4,7 +4,7 @@ Usage: ``.venv/bin/python tools/fit_calibration.py [--check]`` (``make calibrate
 
 For each answer kind (technical, which includes system design, and behavioral) a
 proportional-odds model maps the evaluator's features (``details.features``, each in [0, 1],
-1 = best) to the human grade 0-3 (tests/data/DEVSET.md) of the tuning sets dev, dev2 and dev3,
+1 = best) to the human grade 0-3 (tests/data/DEVSET.md) of the tuning sets (``TRAIN_SETS``),
 each answer twice: as typed and as Whisper tiny.en heard it spoken (``SPOKEN``).
 Weights are constrained to be >= 0, so no feature can lower the score by getting better, and
 L2-regularised; the strength is chosen by leave-one-set-out cross-validation (train on two sets,
@@ -16,7 +16,8 @@ not by this model) are left out of the fit. The rubric's caps (a misconception m
 at most weak, ...: ``[[caps]]`` in prompts/scoring/deductions.toml) are applied after the model,
 in the cross-validation as in the evaluator.
 
-The blind sets (final, blind4) are never read here. ``--check`` refits and fails if the stored
+The sets never tuned on (final, blind6) are never read here; blind4 and blind5 joined the
+tuning sets after their first measurement was recorded. ``--check`` refits and fails if the stored
 file differs (the fit is deterministic).
 """
 
@@ -36,11 +37,12 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 OUT = REPO / "prompts" / "scoring" / "calibration.toml"
-TRAIN_SETS = ("dev", "dev2", "dev3")
+TRAIN_SETS = ("dev", "dev2", "dev3", "blind4", "blind5")
 # The tuning sets as the product hears them: each answer spoken by Piper and transcribed by
 # Whisper tiny.en, text only (the features do not use timings). Re-create it with
-# `bench/evaluator_quality.py --asr tiny.en --sets dev,dev2,dev3 --asr-sets dev,dev2,dev3
-# --write-spoken tests/data/evaluator_tuning_tiny_en.jsonl`. Fitting on both versions of every
+# `bench/evaluator_quality.py --asr tiny.en --sets dev,dev2,dev3,blind4,blind5 --asr-sets
+# dev,dev2,dev3,blind4,blind5 --write-spoken tests/data/evaluator_tuning_tiny_en.jsonl`.
+# Fitting on both versions of every
 # answer teaches the model how much the recogniser moves each feature, so it leans less on the
 # ones that move.
 SPOKEN = REPO / "tests" / "data" / "evaluator_tuning_tiny_en.jsonl"

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -174,14 +175,30 @@ class Calibration:
     def expected_grade(self, values: dict[str, float]) -> float:
         return float(self.expected(np.array([values[f] for f in self.features])))
 
-    def overall(self, values: dict[str, float]) -> float:
-        x = np.array([values[f] for f in self.features])
-        return float(overall_for(float(self.expected(x)), self.top))
+    def overall(
+        self, values: dict[str, float], caps: Sequence[tuple[str, float, float]] = ()
+    ) -> float:
+        """Overall 0-100 of an answer, after ``caps``: (feature, below, limit) means an answer
+        whose ``feature`` is below ``below`` scores at most ``limit``."""
+        x = np.array([[values[f] for f in self.features]])
+        return float(self._capped(x, caps)[0])
 
-    def deductions(self, values: dict[str, float]) -> dict[str, float]:
-        """Points each feature cost against an ideal answer: exact Shapley values of
-        ``overall`` between the ideal (all ones) and this answer; they add up to
-        ``100 - overall``. Features already at their best cost nothing."""
+    def _capped(self, rows: np.ndarray, caps: Sequence[tuple[str, float, float]]) -> np.ndarray:
+        value = overall_for(self.expected(rows), self.top)
+        index = {f: i for i, f in enumerate(self.features)}
+        for feature, below, limit in caps:
+            applies = rows[:, index[feature]] < below
+            value = np.where(applies, np.minimum(value, limit), value)
+        return value
+
+    def deductions(
+        self, values: dict[str, float], caps: Sequence[tuple[str, float, float]] = ()
+    ) -> dict[str, float]:
+        """Points each feature cost against an ideal answer: exact Shapley values of the
+        capped ``overall`` between the ideal (all ones) and this answer; they add up to
+        ``100 - overall(values, caps)``. A cap's points go to the features that trigger it,
+        shared with the others that keep the answer below it. Features at their best cost
+        nothing; none is negative (the model and the caps are monotone)."""
         n = len(self.features)
         x = np.array([values[f] for f in self.features])
         lacking = [i for i in range(n) if x[i] < 1.0]
@@ -195,7 +212,7 @@ class Calibration:
         bits = (codes[:, None] >> np.arange(m)[None, :]) & 1
         rows = np.ones((len(codes), n))
         rows[:, lacking] = np.where(bits == 1, x[lacking], 1.0)
-        value = overall_for(self.expected(rows), self.top)
+        value = self._capped(rows, caps)
         sizes = bits.sum(axis=1)
         fact = [math.factorial(k) for k in range(m + 1)]
         for j, feature_i in enumerate(lacking):

@@ -235,21 +235,7 @@ class LocalEvaluator:
         details["features"] = {k: round(v, 4) for k, v in features.items()}
         expected = calibration.expected_grade(features)
         details["expected_grade"] = round(expected, 3)
-        score = calibration.overall(features)
-        lost = calibration.deductions(features)
-        if star is not None and star.hypothetical:
-            # nothing happened in a hypothetical answer, so no STAR part is there: one fault
-            for part in (*STAR_PARTS, "quantified"):
-                lost["real_story"] += lost.pop(part, 0.0)
         rules = texts["rules"]
-
-        def cap(limit: float, feature: str, reason: str) -> None:
-            nonlocal score
-            if score > limit:
-                lost[feature] = lost.get(feature, 0.0) + score - limit
-                reasons.setdefault(feature, [(reason, 1.0)])
-                score = limit
-
         required_missing = [
             r
             for r in (concepts.results if concepts else ())
@@ -257,15 +243,24 @@ class LocalEvaluator:
         ]
         if concepts is not None:
             details["required_missing"] = [r.id for r in required_missing]
-        for rule in grade_caps(texts):
-            if rule.applies(kind, features):
-                cap(cap_for_grade(rule.grade), rule.feature, rule.feature)
+        # the rubric's caps, as (feature, below, limit): scored with the model, so their points
+        # are itemised under the features that trigger them
+        caps = [
+            (rule.feature, rule.below, cap_for_grade(rule.grade))
+            for rule in grade_caps(texts)
+            if rule.applies(kind, features)
+        ]
         if required_missing:  # no "strong" answer misses a required concept
-            cap(
-                opts.strong_min - 1,
-                "required",
-                rules["required_cap"].format(label=required_missing[0].label),
-            )
+            caps.append(("required", 1.0, float(opts.strong_min - 1)))
+            reasons["required"] = reasons.get("required") or [
+                (rules["required_cap"].format(label=required_missing[0].label), 1.0)
+            ]
+        score = calibration.overall(features, caps)
+        lost = calibration.deductions(features, caps)
+        if star is not None and star.hypothetical:
+            # nothing happened in a hypothetical answer, so no STAR part is there: one fault
+            for part in (*STAR_PARTS, "quantified"):
+                lost["real_story"] += lost.pop(part, 0.0)
         band: Band | None = None
         # An answer that sounds like another question's is off-topic unless it still shows
         # what this question is about: the focus of a story, half the required concepts.
