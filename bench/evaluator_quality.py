@@ -270,7 +270,7 @@ def main() -> int:
     parser.add_argument(
         "--write-spoken",
         metavar="FILE",
-        help="with --asr: write the transcripts of the tuning sets (dev, dev2, dev3) to FILE "
+        help="with --asr: write the transcripts of the tuning sets (dev ... blind5) to FILE "
         "as JSONL (tests/data/evaluator_tuning_tiny_en.jsonl, fitted on by make calibrate)",
     )
     parser.add_argument(
@@ -288,9 +288,9 @@ def main() -> int:
         f"Python {platform.python_version()}, {platform.machine()}, {cpu_name()}, "
         f"{os.cpu_count()} CPUs (scoring is single-threaded; the recogniser uses all). "
         "All sets were written blind "
-        "to the scorer; dev, dev2 and dev3 were then used for tuning (optimistic figures), "
-        "final was never used for tuning (the honest figure). First blind measurements of "
-        "each set: tests/data/DEVSET.md.",
+        "to the scorer; dev, dev2, dev3, blind4 and blind5 were then used for tuning "
+        "(optimistic figures), final and blind6 never were (the honest figures). First blind "
+        "measurements of each set: tests/data/DEVSET.md.",
     ]
     report: dict[str, Any] = {}
     spoken_lines: list[str] = []

@@ -156,7 +156,11 @@ class LocalEvaluator:
             DeliveryOptions(answer_kind="behavioral" if question.is_behavioral else "technical"),
         )
         off_topic, closer_to = self._off_topic(question, sentences) if sentences else (True, None)
-        details: dict[str, object] = {"off_topic_by_meaning": bool(sentences and off_topic)}
+        details: dict[str, object] = {
+            # kept from evaluator 1.x: the overall is now the calibrated content score alone
+            "weights": {"content": 1.0, "delivery": 0.0},
+            "off_topic_by_meaning": bool(sentences and off_topic),
+        }
         # (feature, tip): every tip belongs to the sub-score whose deduction it explains
         tips: list[tuple[str, str]] = []
         reasons: dict[str, list[tuple[str, float]]] = {}  # feature -> [(reason, share)]
