@@ -74,16 +74,6 @@ def _status_mb() -> dict[str, float]:
     return values
 
 
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def _p90(values: list[float]) -> float:
     ordered = sorted(values)
     rank = 0.9 * (len(ordered) - 1)  # linear interpolation, as numpy.percentile
@@ -265,6 +255,7 @@ def main() -> int:
         return 0
 
     import numpy as np
+    from asr import cpu_name  # bench/asr.py
 
     from voice_interview.adapters.whisper import available_cores
 

@@ -31,7 +31,6 @@ import sys
 import tempfile
 import threading
 import zipfile
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,6 +44,7 @@ if str(REPO) not in sys.path:
 
 from voice_interview.adapters.models import cache_dir  # noqa: E402
 from voice_interview.errors import ModelError  # noqa: E402
+from voice_interview.scoring.semantic import CachedEmbedder  # noqa: E402
 
 __all__ = ["MiniLMEmbedder", "check"]
 
@@ -59,7 +59,6 @@ _WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d
 _WEIGHTS_BYTES = 90_868_376
 _NEEDED = ("config.json", "tokenizer.json", "sentence_bert_config.json", "1_Pooling/config.json")
 
-_CACHE_LIMIT = 20_000  # embeddings kept per process (about 30 MB at 384 floats)
 # Batching: texts sorted by token count; a batch holds texts at most 15 % (+2 tokens) longer
 # than its shortest, up to 1024 padded tokens. Measured on 2 cores with the devset answers:
 # budgets from 1 to 2048 tokens gave the same time per answer within noise once padding was
@@ -400,15 +399,15 @@ class _Model:
 # --- the embedder -------------------------------------------------------------------------------
 
 
-class MiniLMEmbedder:
+class MiniLMEmbedder(CachedEmbedder):
     """all-MiniLM-L6-v2 (384 dimensions) in numpy; same protocol as ``WordLlamaEmbedder``."""
 
     dim = 384
 
     def __init__(self) -> None:
+        super().__init__()
         self._model: _Model | None = None
         self._lock = threading.Lock()
-        self._cache: dict[str, npt.NDArray[np.float32]] = {}
 
     def _load(self) -> _Model:
         with self._lock:
@@ -423,16 +422,8 @@ class MiniLMEmbedder:
                     ) from exc
             return self._model
 
-    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
-        missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
-        if len(self._cache) + len(missing) > _CACHE_LIMIT:  # a long batch: start afresh
-            self._cache.clear()
-        if missing:
-            vectors = self._load().embed(missing)
-            self._cache.update(zip(missing, vectors, strict=True))
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        return np.stack([self._cache[t] for t in texts])
+    def _encode(self, texts: list[str]) -> npt.NDArray[np.float32]:
+        return self._load().embed(texts)
 
 
 # --- correctness check --------------------------------------------------------------------------

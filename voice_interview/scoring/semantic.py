@@ -18,7 +18,13 @@ import numpy.typing as npt
 
 from voice_interview.errors import ModelError
 
-__all__ = ["Embedder", "WordLlamaEmbedder", "cosine_matrix", "default_embedder"]
+__all__ = [
+    "CachedEmbedder",
+    "Embedder",
+    "WordLlamaEmbedder",
+    "cosine_matrix",
+    "default_embedder",
+]
 
 
 _CACHE_LIMIT = 20_000  # embeddings kept per process (about 20 MB)
@@ -30,14 +36,38 @@ class Embedder(Protocol):
         ...
 
 
-class WordLlamaEmbedder:
+class CachedEmbedder:
+    """An embedder that keeps every text's embedding (spoken answers repeat the bank's texts
+    and their own sentences); subclasses say how to encode the texts it has not seen."""
+
+    dim: int
+
+    def __init__(self) -> None:
+        self._cache: dict[str, npt.NDArray[np.float32]] = {}
+
+    def _encode(self, texts: list[str]) -> npt.NDArray[np.float32]:
+        raise NotImplementedError
+
+    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        if len(self._cache) + len(missing) > _CACHE_LIMIT:  # a long batch: start afresh
+            self._cache.clear()
+        if missing:
+            vectors = self._encode(missing)
+            self._cache.update(zip(missing, vectors, strict=True))
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([self._cache[t] for t in texts])
+
+
+class WordLlamaEmbedder(CachedEmbedder):
     """WordLlama ``l2_supercat`` at 256 dimensions, from the installed wheel."""
 
     def __init__(self, dim: int = 256) -> None:
+        super().__init__()
         self.dim = dim
         self._model: Any = None
         self._lock = threading.Lock()
-        self._cache: dict[str, npt.NDArray[np.float32]] = {}
 
     def _load(self) -> Any:
         with self._lock:
@@ -61,16 +91,8 @@ class WordLlamaEmbedder:
                     ) from exc
             return self._model
 
-    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
-        missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
-        if len(self._cache) + len(missing) > _CACHE_LIMIT:  # a long batch: start afresh
-            self._cache.clear()
-        if missing:
-            vectors = np.asarray(self._load().embed(list(missing), norm=True), dtype=np.float32)
-            self._cache.update(zip(missing, vectors, strict=True))
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        return np.stack([self._cache[t] for t in texts])
+    def _encode(self, texts: list[str]) -> npt.NDArray[np.float32]:
+        return np.asarray(self._load().embed(texts, norm=True), dtype=np.float32)
 
 
 @lru_cache(maxsize=1)
