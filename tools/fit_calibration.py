@@ -17,8 +17,8 @@ at most weak, ...: ``[[caps]]`` in prompts/scoring/deductions.toml) are applied 
 in the cross-validation as in the evaluator.
 
 The sets never tuned on (final, blind7) are never read here; blind4, blind5 and blind6 joined
-the tuning sets after their first measurement was recorded. ``--check`` refits and fails if the stored
-file differs (the fit is deterministic).
+the tuning sets after their first measurement was recorded. ``--check`` refits and fails if the
+stored file differs (the fit is deterministic).
 """
 
 from __future__ import annotations
