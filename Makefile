@@ -71,7 +71,7 @@ calibrate: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/asr.py
 	$(BIN)/python bench/practice_latency.py
-	$(BIN)/python bench/evaluator_quality.py --asr tiny.en --asr-sets dev,dev2,dev3,final,blind4,blind5,blind6
+	$(BIN)/python bench/evaluator_quality.py --asr tiny.en --asr-sets dev,dev2,dev3,final,blind4,blind5,blind6,blind7
 	$(BIN)/python bench/batch_throughput.py
 	$(BIN)/python bench/turn_signals.py
 	$(BIN)/python bench/turn_taking.py
