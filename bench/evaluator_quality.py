@@ -313,7 +313,15 @@ def main() -> int:
         if args.asr and name in args.asr_sets.split(","):
             cache = Path(args.asr_cache) / args.asr if args.asr_cache else None
             heard = asr_transcripts(rows, args.asr, cache)
-            if args.write_spoken and name in ("dev", "dev2", "dev3", "blind4", "blind5", "blind6"):
+            if args.write_spoken and name in (
+                "dev",
+                "dev2",
+                "dev3",
+                "blind4",
+                "blind5",
+                "blind6",
+                "blind7",
+            ):
                 spoken_lines += [
                     json.dumps({"id": r["id"], "set": name, "text": t.text})
                     for r, t in zip(rows, heard, strict=True)
