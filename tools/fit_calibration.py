@@ -17,8 +17,8 @@ at most weak, ...: ``[[caps]]`` in prompts/scoring/deductions.toml) are applied 
 in the cross-validation as in the evaluator.
 
 The sets never tuned on (final, blind8) are never read here; blind4 to blind7 joined the
-tuning sets one by one, each after its first measurement was recorded. ``--check`` refits and fails if the
-stored file differs (the fit is deterministic).
+tuning sets one by one, each after its first measurement was recorded. ``--check`` refits and
+fails if the stored file differs (the fit is deterministic).
 """
 
 from __future__ import annotations
