@@ -55,7 +55,11 @@ SETS = {
     "blind6": DATA / "evaluator_devset6.jsonl",
     "blind7": DATA / "evaluator_devset7.jsonl",
     "blind8": DATA / "evaluator_devset8.jsonl",
+    "blind9": DATA / "evaluator_devset9.jsonl",
 }
+# The sets the calibration is fitted on (tools/fit_calibration.py), each added after its first
+# measurement was recorded (tests/data/DEVSET.md).
+TUNING_SETS = ("dev", "dev2", "dev3", "blind4", "blind5", "blind6", "blind7", "blind8")
 # The grade each band stands for (issue 10): off-topic is a kind of 0.
 BAND_GRADE = {"strong": 3, "solid": 2, "needs work": 1, "no signal": 0, "off-topic": 0}
 BANDS = ("strong", "solid", "needs work", "no signal", "off-topic")
@@ -313,15 +317,7 @@ def main() -> int:
         if args.asr and name in args.asr_sets.split(","):
             cache = Path(args.asr_cache) / args.asr if args.asr_cache else None
             heard = asr_transcripts(rows, args.asr, cache)
-            if args.write_spoken and name in (
-                "dev",
-                "dev2",
-                "dev3",
-                "blind4",
-                "blind5",
-                "blind6",
-                "blind7",
-            ):
+            if args.write_spoken and name in TUNING_SETS:
                 spoken_lines += [
                     json.dumps({"id": r["id"], "set": name, "text": t.text})
                     for r, t in zip(rows, heard, strict=True)

@@ -193,16 +193,18 @@ def test_typed_answer_has_no_timing_but_a_delivery_score() -> None:
         ("devset5", 0.80, 0.64, 0.92),
         ("devset6", 0.86, 0.78, 0.94),
         ("devset7", 0.84, 0.75, 0.94),
+        ("devset8", 0.78, 0.60, 0.9),
     ],
 )
 def test_quality_on_the_tuning_sets_does_not_regress(
     name: str, spearman_floor: float, band_floor: float, star_floor: float
 ) -> None:
-    """The benchmark's figures (bench/evaluator_quality.py) on the seven sets the calibration
+    """The benchmark's figures (bench/evaluator_quality.py) on the eight sets the calibration
     is fitted on, as floors under regressions (measured with the calibrated scale: Spearman
-    0.940 / 0.947 / 0.937 / 0.932 / 0.831 / 0.884 / 0.868, band matches grade 90 / 82 / 82 /
-    84 / 68 / 83 / 79 %, STAR macro-F1 0.974 / 0.935 / 0.933 / 0.917 / 0.952 / 0.962 / 0.961).
-    The honest figures are the untouched sets' (final, blind8) in bench/results/."""
+    0.94 / 0.95 / 0.94 / 0.93 / 0.83 / 0.88 / 0.87 / 0.80, band matches grade 90 / 82 / 82 /
+    84 / 68 / 83 / 79 / 63 %, STAR macro-F1 0.97 / 0.94 / 0.93 / 0.92 / 0.95 / 0.96 / 0.96 /
+    0.91). The honest figures are the untouched sets' (final, the newest blind set) in
+    bench/results/."""
     sys.path.insert(0, str(REPO / "bench"))
     from evaluator_quality import load_devset, metrics  # type: ignore[import-not-found]
 
@@ -213,9 +215,9 @@ def test_quality_on_the_tuning_sets_does_not_regress(
     assert m["star_macro_f1"] >= star_floor
     assert m["spearman"] >= spearman_floor
     assert m["band_match"] >= band_floor
-    # measured: none on the first four; blind5's two narrow grade-2 answers (HTTP caching only,
-    # connection handling only) sound more like another question's answer
-    assert len(m["wrongly_off_topic"]) <= (2 if name == "devset5" else 0)
+    # measured: none on most sets; blind5's two narrow grade-2 answers (HTTP caching only,
+    # connection handling only) and one of blind8's sound more like another question's answer
+    assert len(m["wrongly_off_topic"]) <= {"devset5": 2, "devset8": 1}.get(name, 0)
     assert m["buzzword_vs_grade2_wins"] == 0
     off_topic = [e for r, e in zip(rows, results, strict=True) if "off-topic" in r["tags"]]
     # measured: none solid in the first three sets; one each in blind4 and blind5 (an answer to

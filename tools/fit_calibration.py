@@ -16,9 +16,9 @@ not by this model) are left out of the fit. The rubric's caps (a misconception m
 at most weak, ...: ``[[caps]]`` in prompts/scoring/deductions.toml) are applied after the model,
 in the cross-validation as in the evaluator.
 
-The sets never tuned on (final, blind8) are never read here; blind4 to blind7 joined the
-tuning sets one by one, each after its first measurement was recorded. ``--check`` refits and
-fails if the stored file differs (the fit is deterministic).
+The sets never tuned on (final, and the newest blind set) are never read here; blind4 to
+blind8 joined the tuning sets one by one, each after its first measurement was recorded.
+``--check`` refits and fails if the stored file differs (the fit is deterministic).
 """
 
 from __future__ import annotations
@@ -37,15 +37,15 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 OUT = REPO / "prompts" / "scoring" / "calibration.toml"
-TRAIN_SETS = ("dev", "dev2", "dev3", "blind4", "blind5", "blind6", "blind7")
+from evaluator_quality import TUNING_SETS  # noqa: E402  (bench/evaluator_quality.py)
+
+TRAIN_SETS = TUNING_SETS
 # The tuning sets as the product hears them: each answer spoken by Piper and transcribed by
 # Whisper tiny.en, text only (the features do not use timings). Re-create it with
-# `bench/evaluator_quality.py --asr tiny.en --sets dev,dev2,dev3,blind4,blind5,blind6,blind7
-# --asr-sets dev,dev2,dev3,blind4,blind5,blind6,blind7 --write-spoken
-# tests/data/evaluator_tuning_tiny_en.jsonl`.
-# Fitting on both versions of every
-# answer teaches the model how much the recogniser moves each feature, so it leans less on the
-# ones that move.
+# `bench/evaluator_quality.py --asr tiny.en --sets <TUNING_SETS> --asr-sets <TUNING_SETS>
+# --write-spoken tests/data/evaluator_tuning_tiny_en.jsonl` (sets comma-separated). Fitting
+# on both versions of every answer teaches the model how much the recogniser moves each
+# feature, so it leans less on the ones that move.
 SPOKEN = REPO / "tests" / "data" / "evaluator_tuning_tiny_en.jsonl"
 STRENGTHS = (0.0, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1)
 
