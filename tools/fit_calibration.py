@@ -111,67 +111,47 @@ def fit(x: np.ndarray, y: np.ndarray, strength: float) -> tuple[np.ndarray, np.n
     return _unpack(res.x, n)
 
 
-def predict(x: np.ndarray, w: np.ndarray, t: np.ndarray) -> np.ndarray:
-    from voice_interview.scoring.calibration import Calibration
-
-    return Calibration("fit", tuple(str(i) for i in range(len(w))), w, t).expected(x)
-
-
-def capped(rows: list[dict[str, Any]], expected: np.ndarray) -> np.ndarray:
-    """The expected grades after the rubric's caps (``[[caps]]`` of deductions.toml, and no
-    "strong" with a required concept missing), as the evaluator applies them."""
-    from voice_interview.scoring.calibration import grade_caps
-    from voice_interview.scoring.evaluator import load_deduction_texts
-
-    caps = grade_caps(load_deduction_texts())
-    out = expected.copy()
-    for i, r in enumerate(rows):
-        grade = 3
-        for cap in caps:
-            if cap.applies(r["kind"], r["features"]):
-                grade = min(grade, cap.grade)
-        if r.get("required_missing"):
-            grade = min(grade, 2)
-        out[i] = min(out[i], grade + 0.49)
-    return out
-
-
-def band_grade(expected: np.ndarray) -> np.ndarray:
-    """The grade of the band an expected grade falls in (thresholds half-way)."""
-    return np.clip(np.floor(expected + 0.5), 0, 3).astype(int)
-
-
 def cross_validate(rows: list[dict[str, Any]], features: list[str], strength: float) -> dict:
+    """Leave one set out: each held-out answer scored as the evaluator scores it (the fold's
+    model, then the rubric's caps, then the band); log-loss over typed and spoken answers, the
+    other figures over the typed ones."""
     from scipy.stats import spearmanr
 
-    from voice_interview.scoring.calibration import Calibration
+    from voice_interview.scoring.calibration import Calibration, rubric_caps
+    from voice_interview.scoring.evaluator import load_deduction_texts
+    from voice_interview.scoring.result import band_for
 
-    preds = np.zeros(len(rows))
+    rules = load_deduction_texts()
+    grade_of = {"no signal": 0, "needs work": 1, "solid": 2, "strong": 3}
+    scores = np.zeros(len(rows))
+    expected = np.zeros(len(rows))
     likelihood = np.zeros(len(rows))
     for held in TRAIN_SETS:
         train = [r for r in rows if r["set"] != held]
         test = [i for i, r in enumerate(rows) if r["set"] == held]
         x = np.array([[r["features"][f] for f in features] for r in train])
         w, t = fit(x, np.array([r["grade"] for r in train]), strength)
+        model = Calibration("cv", tuple(features), w, t)
         xt = np.array([[rows[i]["features"][f] for f in features] for i in test])
-        preds[test] = predict(xt, w, t)
-        probs = Calibration("cv", tuple(features), w, t).probabilities(xt)
+        probs = model.probabilities(xt)
         likelihood[test] = probs[np.arange(len(test)), [rows[i]["grade"] for i in test]]
+        expected[test] = model.expected(xt)
+        for i in test:
+            r = rows[i]
+            caps = rubric_caps(r["kind"], r["features"], rules, bool(r["required_missing"]))
+            scores[i] = model.overall(r["features"], caps)
     # held-out log-loss of typed and spoken answers: the proper, least noisy criterion
     log_loss = float(-np.mean(np.log(np.clip(likelihood, 1e-9, None))))
-    preds = capped(rows, preds)
-    typed = np.array([r.get("source", "typed") == "typed" for r in rows])
-    rows = [r for r, t in zip(rows, typed, strict=True) if t]
-    preds = preds[typed]
-    grades = np.array([r["grade"] for r in rows])
-    bands = band_grade(preds)
+    typed = np.array([r["source"] == "typed" for r in rows])
+    grades = np.array([r["grade"] for r in rows])[typed]
+    bands = np.array([grade_of[band_for(round(s))] for s in scores[typed]])
     return {
-        "spearman": float(spearmanr(grades, preds).statistic),
+        "spearman": float(spearmanr(grades, scores[typed]).statistic),
         "band_match": float(np.mean(bands == grades)),
         "band_match_by_grade": {
             int(g): float(np.mean(bands[grades == g] == g)) for g in sorted(set(grades))
         },
-        "mean_abs_error": float(np.mean(np.abs(preds - grades))),
+        "mean_abs_error": float(np.mean(np.abs(expected[typed] - grades))),
         "log_loss": log_loss,
     }
 

@@ -37,6 +37,7 @@ __all__ = [
     "grade_caps",
     "load_calibration",
     "overall_for",
+    "rubric_caps",
     "technical_features",
 ]
 
@@ -127,6 +128,22 @@ def cap_for_grade(grade: int) -> float:
     """The highest overall of a band whose grade is at most ``grade``: 29, 54, 74 or 100."""
     lows = [y for _, y in SCALE[1:]] + [101.0]
     return lows[grade] - 1.0
+
+
+def rubric_caps(
+    kind: str, values: dict[str, float], rules: dict[str, Any], required_missing: bool
+) -> list[tuple[str, float, float]]:
+    """The caps that apply to an answer, as ``Calibration.overall`` takes them: the
+    ``[[caps]]`` of deductions.toml, and no "strong" technical answer with a required concept
+    missing (its points go to the ``required`` feature)."""
+    caps = [
+        (rule.feature, rule.below, cap_for_grade(rule.grade))
+        for rule in grade_caps(rules)
+        if rule.applies(kind, values)
+    ]
+    if required_missing:
+        caps.append(("required", 1.0, cap_for_grade(2)))
+    return caps
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import tomllib
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -23,9 +23,8 @@ from voice_interview.resources import data_folder
 from voice_interview.scoring.calibration import (
     Calibration,
     behavioral_features,
-    cap_for_grade,
-    grade_caps,
     load_calibration,
+    rubric_caps,
     technical_features,
 )
 from voice_interview.scoring.concepts import ConceptAssessment, ConceptOptions, assess_concepts
@@ -150,11 +149,11 @@ class LocalEvaluator:
     def evaluate(self, transcript: Transcript, question: Question) -> Evaluation:
         opts = self.options
         texts = load_deduction_texts()
-        sentences = timed_sentences(transcript)
-        delivery = measure_delivery(
-            transcript,
-            DeliveryOptions(answer_kind="behavioral" if question.is_behavioral else "technical"),
+        kind: Literal["technical", "behavioral"] = (
+            "behavioral" if question.is_behavioral else "technical"
         )
+        sentences = timed_sentences(transcript)
+        delivery = measure_delivery(transcript, DeliveryOptions(answer_kind=kind))
         off_topic, closer_to = self._off_topic(question, sentences) if sentences else (True, None)
         details: dict[str, object] = {
             # kept from evaluator 1.x: the overall is now the calibrated content score alone
@@ -229,7 +228,6 @@ class LocalEvaluator:
                 )
             )
             reasons.update(_technical_reasons(concepts, delivery.word_count, texts["technical"]))
-        kind = "behavioral" if question.is_behavioral else "technical"
         calibration = (
             load_calibration()[kind]
             if self.calibrated
@@ -247,15 +245,10 @@ class LocalEvaluator:
         ]
         if concepts is not None:
             details["required_missing"] = [r.id for r in required_missing]
-        # the rubric's caps, as (feature, below, limit): scored with the model, so their points
-        # are itemised under the features that trigger them
-        caps = [
-            (rule.feature, rule.below, cap_for_grade(rule.grade))
-            for rule in grade_caps(texts)
-            if rule.applies(kind, features)
-        ]
+        # the rubric's caps: scored with the model, so their points are itemised under the
+        # features that trigger them
+        caps = rubric_caps(kind, features, texts, bool(required_missing))
         if required_missing:  # no "strong" answer misses a required concept
-            caps.append(("required", 1.0, float(opts.strong_min - 1)))
             reasons["required"] = reasons.get("required") or [
                 (rules["required_cap"].format(label=required_missing[0].label), 1.0)
             ]
@@ -311,7 +304,7 @@ class LocalEvaluator:
         details["options"] = asdict(opts)
         return Evaluation(
             question_id=question.id,
-            kind="behavioral" if question.is_behavioral else "technical",
+            kind=kind,
             overall=overall,
             band=band,
             star=star.components if star else None,
