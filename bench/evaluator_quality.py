@@ -60,7 +60,18 @@ SETS = {
 }
 # The sets the calibration is fitted on (tools/fit_calibration.py), each added after its first
 # measurement was recorded (tests/data/DEVSET.md).
-TUNING_SETS = ("dev", "dev2", "dev3", "blind4", "blind5", "blind6", "blind7", "blind8")
+TUNING_SETS = (
+    "dev",
+    "dev2",
+    "dev3",
+    "blind4",
+    "blind5",
+    "blind6",
+    "blind7",
+    "blind8",
+    "blind9",
+    "blind10",
+)
 # The grade each band stands for (issue 10): off-topic is a kind of 0.
 BAND_GRADE = {"strong": 3, "solid": 2, "needs work": 1, "no signal": 0, "off-topic": 0}
 BANDS = ("strong", "solid", "needs work", "no signal", "off-topic")

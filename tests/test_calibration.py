@@ -181,3 +181,37 @@ def test_a_story_missing_its_situation_is_weak_not_off_topic() -> None:
     assert e.band not in {"off-topic", "no signal"}  # it answers the question
     # (the fit gives a missing situation no weight of its own: in the tuning sets it went with
     # hypotheticals, which "real_story" already covers; so it costs no points here)
+
+
+def test_a_fluent_answer_that_touches_none_of_the_rubric_gives_no_signal() -> None:
+    # a "tell me about yourself" answer to a design question: long, explained, no misconception,
+    # and nothing of the rubric; before the rule, those three features alone made it "solid"
+    text = (
+        "Sure, so, a bit about me. I've been a back-end engineer for about five years, I started "
+        "at a small logistics startup writing Python and Django, where I did everything from the "
+        "database to deployments. Then I moved to an e-commerce company where I've been on the "
+        "checkout team for three years, mostly Java and Spring Boot, working on payment "
+        "integrations. I enjoy the operational side, I've been on call a lot and I like digging "
+        "into production issues, and I'm looking for a role at a much bigger scale."
+    )
+    e = evaluate(text, "scalable-backend")
+    assert e.overall <= cap_for_grade(0) and e.band in {"no signal", "off-topic"}
+    features = e.details["features"]
+    assert isinstance(features, dict)
+    assert max(features["required"], features["tradeoffs"], features["depth"]) < 0.03
+    if e.band == "no signal":  # the points lost are the rubric's, not delivery's
+        lost = {d.feature for d in e.deductions}
+        assert lost <= {"required", "tradeoffs", "depth", "length"} and "required" in lost
+
+
+def test_a_cap_on_several_features_applies_only_when_all_are_below() -> None:
+    model = load_calibration()["technical"]
+    rich = dict.fromkeys(model.features, 1.0)
+    cap = (("required", "tradeoffs"), 0.5, cap_for_grade(0))
+    assert model.overall(rich, [cap]) == 100
+    one_low = {**rich, "required": 0.0}
+    assert model.overall(one_low, [cap]) == model.overall(one_low)
+    both_low = {**one_low, "tradeoffs": 0.0}
+    assert model.overall(both_low, [cap]) <= cap_for_grade(0)
+    lost = model.deductions(both_low, [cap])
+    assert abs(sum(lost.values()) - (100 - model.overall(both_low, [cap]))) < 1e-6

