@@ -2,6 +2,7 @@
 #   make demo         the main job on the bundled models (no microphone needed)
 #   make test         the whole test suite (real models, real audio); the first run also builds
 #                     llama-cpp-python from source for the real-model judge test (see below)
+#   make test-fast    the tests that need no speech model, device or browser (under a minute)
 #   make lint         ruff + mypy
 #   make bench        benchmarks -> bench/results/
 #   make system-deps  Debian/Ubuntu system libraries (as root; otherwise prints what to install)
@@ -32,7 +33,7 @@ BUILD_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 SYSTEM_PACKAGES := libportaudio2 pulseaudio pulseaudio-utils libasound2-plugins alsa-utils \
 	chromium build-essential cmake espeak-ng
 
-.PHONY: install demo test lint format bench calibrate system-deps clean
+.PHONY: install demo test test-fast lint format bench calibrate system-deps clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -54,6 +55,10 @@ demo: $(STAMP)
 test: $(LLM_STAMP)
 	$(BIN)/python -m pytest
 
+# The edit-test loop: tests marked neither heavy nor slow (tests/conftest.py says which).
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not heavy" -q
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -71,7 +76,7 @@ calibrate: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/asr.py
 	$(BIN)/python bench/practice_latency.py
-	$(BIN)/python bench/evaluator_quality.py --asr tiny.en --asr-sets dev,dev2,dev3,final,blind4,blind5,blind6,blind7
+	$(BIN)/python bench/evaluator_quality.py --asr tiny.en --asr-sets final,blind11
 	$(BIN)/python bench/batch_throughput.py
 	$(BIN)/python bench/turn_signals.py
 	$(BIN)/python bench/turn_taking.py

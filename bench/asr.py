@@ -10,7 +10,7 @@ For each model it runs, each in a fresh subprocess (so peak RSS is per configura
   ``WhisperModel(path, device="cpu", compute_type="int8")`` and
   ``model.transcribe(audio, beam_size=5)``, no prompt, no word timestamps.
 
-Measured: WER on shared/data/real-speech (10 real utterances, 57 s), real-time factor (audio
+Measured: WER on tests/data/real-speech (10 real utterances, 57 s), real-time factor (audio
 seconds per wall second) on those short clips and on a 2-minute answer made by joining the real
 clips with 1.5 s thinking pauses, model load time, peak RSS. Times are medians over
 ``--repeats`` runs. Results go to stdout and ``bench/results/asr-<date>.md`` + ``.json``.
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import resource
 import statistics
@@ -40,16 +39,14 @@ WER_REFERENCE = {"tiny.en": 0.053, "base": 0.040}  # faster-whisper int8 beam 5,
 RTF_TARGET = {"tiny.en": 12.0, "base": 6.0}  # x real time on 1-3 minute answers
 
 
-def shared_dir() -> Path:
-    return Path(os.environ.get("VOICE_INTERVIEW_SHARED", REPO.parent / "shared"))
+REAL_SPEECH = REPO / "tests" / "data" / "real-speech"  # ten real recordings, their licences: README
 
 
 def load_real_speech() -> list[tuple[Any, str]]:
     from voice_interview.adapters.audio_files import load_audio
 
-    folder = shared_dir() / "data" / "real-speech"
-    rows = [json.loads(x) for x in (folder / "manifest.jsonl").read_text().splitlines() if x]
-    return [(load_audio(folder / r["audio"]), r["reference"]) for r in rows]
+    rows = [json.loads(x) for x in (REAL_SPEECH / "manifest.jsonl").read_text().splitlines() if x]
+    return [(load_audio(REAL_SPEECH / r["audio"]), r["reference"]) for r in rows]
 
 
 def long_answer(speech: list[tuple[Any, str]], target_s: float = 120.0) -> tuple[Any, str]:

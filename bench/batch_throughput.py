@@ -2,7 +2,7 @@
 
 Usage: ``.venv/bin/python bench/batch_throughput.py [--models tiny.en base] [--repeats 3]``.
 
-Answers: real human speech (shared/data/real-speech, 10 LibriSpeech/JFK clips) joined with
+Answers: real human speech (tests/data/real-speech, 10 LibriSpeech/JFK clips) joined with
 1.5 s thinking pauses into answers of 60, 120, 180 and 120 s (each starts at a different clip),
 written as 16 kHz WAV files, so decoding is part of the measurement. Each mode runs in a fresh
 subprocess that first starts up (loads models, spawns workers, warms up: timed apart as

@@ -11,7 +11,7 @@ Each configuration runs in a fresh subprocess (so peak RSS is per configuration)
 * ``after-end``: the whole answer transcribed and scored only after it ends, the way a
   non-streaming tool would (the baseline, measured in the same run).
 
-Answers are real human speech (shared/data/real-speech) joined with 1.2 s thinking pauses up
+Answers are real human speech (tests/data/real-speech) joined with 1.2 s thinking pauses up
 to the target length. Writes ``bench/results/practice-<date>.md`` and ``.json``.
 """
 

@@ -5,7 +5,7 @@ pipecat:tiny.en] [--set bench|dev2|blind]``.
 
 Answers (made in the same run, the same for every policy):
 
-* real human speech (shared/data/real-speech): clips joined into answers to a technical
+* real human speech (tests/data/real-speech): clips joined into answers to a technical
   question, finished, or with a pause of 3-8 s inserted mid-sentence (at a word boundary found
   by the recogniser in the middle of a clip) or between sentences early in the answer;
 * the sample answers of ``prompts/samples/answers.toml`` spoken by Piper (joe) and by espeak-ng

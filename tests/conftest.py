@@ -17,23 +17,13 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
-def shared_dir() -> Path:
-    """The workplace's shared/ folder: $VOICE_INTERVIEW_SHARED, else next to the repository."""
-    path = Path(os.environ.get("VOICE_INTERVIEW_SHARED", REPO.parent / "shared"))
-    if not path.is_dir():
-        pytest.fail(f"shared data folder not found at {path}; set VOICE_INTERVIEW_SHARED")
-    return path
+DATA = REPO / "tests" / "data"  # everything the tests read ships in the repository
 
 
 @pytest.fixture(scope="session")
-def shared() -> Path:
-    return shared_dir()
-
-
-@pytest.fixture(scope="session")
-def real_speech(shared: Path) -> list[dict[str, str]]:
-    """The ten real human recordings: dicts with 'path' and 'reference'."""
-    folder = shared / "data" / "real-speech"
+def real_speech() -> list[dict[str, str]]:
+    """The ten real human recordings (tests/data/real-speech): dicts with 'path' and 'reference'."""
+    folder = DATA / "real-speech"
     rows = [
         json.loads(line) for line in (folder / "manifest.jsonl").read_text().splitlines() if line
     ]
@@ -93,3 +83,38 @@ def virtual_audio() -> Iterator[Any]:
             yield server
     finally:
         server.stop()
+
+
+# Test tiers (CONTRIBUTING.md). A test is "heavy" when it loads a speech model (Whisper, Piper,
+# Smart Turn, Silero VAD, a GGUF judge), opens sound devices or a browser, or runs the command
+# line on real audio: through one of these fixtures, or marked `heavy` / `slow` itself.
+# `make test-fast` runs the rest (pure logic, the scorer on text, files, fakes at a protocol
+# boundary) in well under a minute; `make test` runs every tier.
+HEAVY_FIXTURES = frozenset(
+    {
+        "tiny_transcriber",
+        "base_transcriber",
+        "base_model",
+        "synthesizer",
+        "virtual_audio",
+        "real_speech",
+        "silero",
+        "detector",
+        "gguf_path",
+        "llama_server",
+        "browser",
+        "session_page",
+        "batch_page",
+        "recorded",
+        "partial",
+        "candidate",
+        "answer_wav",
+    }
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & HEAVY_FIXTURES or item.get_closest_marker("slow"):
+            item.add_marker(pytest.mark.heavy)

@@ -9,15 +9,17 @@ import pytest
 from voice_interview.bank import QuestionKind, default_bank_path, load_bank
 from voice_interview.errors import BankError
 
+SEED = Path(__file__).parent / "data" / "seed" / "amazon-backend-developer-interview.txt"
 
-def _seed_lines(shared: Path) -> list[str]:
-    text = (shared / "seed" / "amazon-backend-developer-interview.txt").read_text()
+
+def _seed_lines() -> list[str]:
+    text = SEED.read_text()
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
-def test_bundled_bank_has_the_seed_rounds_and_questions_verbatim(shared: Path) -> None:
+def test_bundled_bank_has_the_seed_rounds_and_questions_verbatim() -> None:
     bank = load_bank()
-    seed = _seed_lines(shared)
+    seed = _seed_lines()
     assert [r.kind for r in bank.rounds] == [
         QuestionKind.TECHNICAL,
         QuestionKind.SYSTEM_DESIGN,

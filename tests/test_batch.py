@@ -41,6 +41,7 @@ from voice_interview.batch import (
 from voice_interview.core.audio import Audio, concatenate
 
 REPO = Path(__file__).resolve().parents[1]
+REAL_SPEECH = REPO / "tests" / "data" / "real-speech"
 CONTRACT_KEYS = {
     "question_id", "kind", "overall", "band", "star", "concepts", "delivery", "tips",
     "evaluator", "judge", "details", "transcript",
@@ -67,8 +68,8 @@ def lines(path: Path) -> list[dict[str, Any]]:
     return [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
 
 
-def speech(shared: Path, name: str) -> Path:
-    return shared / "data" / "real-speech" / name
+def speech(name: str) -> Path:
+    return REAL_SPEECH / name
 
 
 # --- pure parts ----------------------------------------------------------------------------------
@@ -264,7 +265,7 @@ def test_summary_weakest_parts_and_csv_rows() -> None:
 # --- the command, on real recordings with tiny.en ------------------------------------------------
 
 
-def _bad_and_good_folder(tmp_path: Path, shared: Path) -> dict[str, Path]:
+def _bad_and_good_folder(tmp_path: Path) -> dict[str, Path]:
     folder = tmp_path / "answers"
     folder.mkdir()
     files = {
@@ -280,12 +281,12 @@ def _bad_and_good_folder(tmp_path: Path, shared: Path) -> dict[str, Path]:
         "corrupt": folder / "ivy__ownership.wav",
     }
     files["good-behavioral"].parent.mkdir()
-    shutil.copy(speech(shared, "1089-134686-0000.flac"), files["good-technical"])
-    shutil.copy(speech(shared, "1089-134691-0001.flac"), files["good-behavioral"])
-    shutil.copy(speech(shared, "1089-134686-0001.flac"), files["no-question"])
-    shutil.copy(speech(shared, "1089-134691-0000.flac"), files["unknown-question"])
-    shutil.copy(speech(shared, "jfk.flac"), files["too-large"])
-    clip = load_audio(speech(shared, "1089-134686-0000.flac"))
+    shutil.copy(speech("1089-134686-0000.flac"), files["good-technical"])
+    shutil.copy(speech("1089-134691-0001.flac"), files["good-behavioral"])
+    shutil.copy(speech("1089-134686-0001.flac"), files["no-question"])
+    shutil.copy(speech("1089-134691-0000.flac"), files["unknown-question"])
+    shutil.copy(speech("jfk.flac"), files["too-large"])
+    clip = load_audio(speech("1089-134686-0000.flac"))
     write_wav(concatenate([clip, Audio.silence(1.0), clip]), files["too-long"])  # ~21 s
     files["empty"].write_bytes(b"")
     files["not-audio"].write_text("my interview notes, not a recording")
@@ -297,10 +298,8 @@ def _bad_and_good_folder(tmp_path: Path, shared: Path) -> dict[str, Path]:
 
 
 @pytest.mark.slow
-def test_folder_batch_scores_the_good_files_and_reports_each_bad_one(
-    tmp_path: Path, shared: Path
-) -> None:
-    files = _bad_and_good_folder(tmp_path, shared)
+def test_folder_batch_scores_the_good_files_and_reports_each_bad_one(tmp_path: Path) -> None:
+    files = _bad_and_good_folder(tmp_path)
     out = tmp_path / "out"
     result = run(
         "score", str(tmp_path / "answers"), str(files["missing"]), "--out", str(out),
@@ -346,11 +345,11 @@ def test_folder_batch_scores_the_good_files_and_reports_each_bad_one(
 
 
 @pytest.mark.slow
-def test_manifests_csv_and_jsonl_and_json_output(tmp_path: Path, shared: Path) -> None:
+def test_manifests_csv_and_jsonl_and_json_output(tmp_path: Path) -> None:
     rec = tmp_path / "recordings"
     rec.mkdir()
-    shutil.copy(speech(shared, "1089-134691-0001.flac"), rec / "take1.flac")
-    shutil.copy(speech(shared, "1089-134686-0001.flac"), rec / "take2.flac")
+    shutil.copy(speech("1089-134691-0001.flac"), rec / "take1.flac")
+    shutil.copy(speech("1089-134686-0001.flac"), rec / "take2.flac")
     (tmp_path / "m.csv").write_text(
         "file,question_id,candidate\nrecordings/take1.flac,ownership,Ann\nrecordings/take2.flac,,\n"
     )
@@ -381,15 +380,15 @@ def test_manifests_csv_and_jsonl_and_json_output(tmp_path: Path, shared: Path) -
 
 
 @pytest.mark.slow
-def test_session_folder_scores_its_answers(tmp_path: Path, shared: Path, bank: Bank) -> None:
+def test_session_folder_scores_its_answers(tmp_path: Path, bank: Bank) -> None:
     store = SessionStore(tmp_path / "sessions")
     session = store.create(bank, ["ownership", "connection-pooling", "caching-strategies"])
     session.save_question_audio(0, Audio.silence(0.5))
     with session.answer_writer(0) as writer:
-        writer.write(load_audio(speech(shared, "1089-134691-0001.flac")))
+        writer.write(load_audio(speech("1089-134691-0001.flac")))
     session.mark(0, "answered")
     with session.answer_writer(1) as writer:  # interrupted mid-answer: still scored
-        writer.write(load_audio(speech(shared, "1089-134686-0001.flac")))
+        writer.write(load_audio(speech("1089-134686-0001.flac")))
     out = tmp_path / "out"
     result = run("score", str(session.folder), "--out", str(out), "--jobs", "1")
     assert result.returncode == 0, result.stderr
@@ -398,12 +397,10 @@ def test_session_folder_scores_its_answers(tmp_path: Path, shared: Path, bank: B
 
 
 @pytest.mark.slow
-def test_kill_9_mid_batch_then_resume_loses_nothing_and_repeats_nothing(
-    tmp_path: Path, shared: Path
-) -> None:
+def test_kill_9_mid_batch_then_resume_loses_nothing_and_repeats_nothing(tmp_path: Path) -> None:
     folder = tmp_path / "answers"
     folder.mkdir()
-    clips = sorted((shared / "data" / "real-speech").glob("*.*"))
+    clips = sorted(REAL_SPEECH.glob("*.*"))
     clips = [c for c in clips if c.suffix in (".flac", ".wav") and c.name != "jfk.flac"][:7]
     for i, clip in enumerate(clips):
         shutil.copy(clip, folder / f"c{i}__ownership{clip.suffix}")

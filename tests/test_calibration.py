@@ -73,6 +73,7 @@ def test_every_weight_is_non_negative_so_more_of_a_feature_never_costs() -> None
         assert np.all(model.weights >= 0) and np.all(np.diff(model.thresholds) > 0)
 
 
+@pytest.mark.heavy  # refits the calibration (12 s)
 def test_stored_calibration_is_the_fit_of_the_current_evaluator() -> None:
     """The data file is refitted, not hand-edited: refitting reproduces it exactly."""
     out = subprocess.run(

@@ -3,7 +3,7 @@
 Tier 1 drives the Endpointer with a protocol fake whose "speech probability" is written into
 the signal itself (one constant value per 512-sample frame), so every expectation is exact to
 the sample. Tier 2 runs the real Silero VAD (bundled with faster-whisper) on synthetic signals
-and tier 3 on real recordings from shared/data/real-speech (see its README for licences).
+and tier 3 on real recordings from tests/data/real-speech (see its README for licences).
 """
 
 from __future__ import annotations

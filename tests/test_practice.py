@@ -167,6 +167,7 @@ def test_skip_and_quit_keys_and_resume(tmp_path: Path, candidate: PiperSynthesiz
     assert reopened.resume() == 2
 
 
+@pytest.mark.heavy  # the demo command on the bundled speech models
 def test_demo_command_runs_a_whole_interview(tmp_path: Path) -> None:
     out = subprocess.run(
         [

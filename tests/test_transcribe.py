@@ -1,6 +1,6 @@
 """Real models on real audio: word error rates, Piper round trips, domain prompting.
 
-Reference points (faster-whisper int8, beam 5, 2 threads, on shared/data/real-speech):
+Reference points (faster-whisper int8, beam 5, 2 threads, on tests/data/real-speech):
 tiny.en 5.3 % WER, base 4.0 %. bench/asr.py measures ours and writes bench/results/.
 """
 

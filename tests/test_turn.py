@@ -1,5 +1,5 @@
 """The end-of-turn model (adapters/turn.py): Smart Turn v3.2 from the pipecat-ai wheel, on real
-speech from shared/data/real-speech (see its README for licences)."""
+speech from tests/data/real-speech (see its README for licences)."""
 
 from __future__ import annotations
 
