@@ -11,7 +11,7 @@ mode, round 2: every mode, ...) so that load from other users of the shared mach
 modes alike; throughput = audio seconds per wall second, median over the rounds, and the
 ratio against the baseline is the median of the per-round ratios.
 
-Modes (every one except the baseline goes through ``voice_interview.batch.run_batch``, i.e.
+Modes (every one except the baseline goes through ``voice_interview.batch.run.run_batch``, i.e.
 decode, the one AnswerPipeline -- transcription with our settings *and evaluation* -- and the
 fsync'd results.jsonl/csv/summary):
 
@@ -116,14 +116,14 @@ def worker(model: str, mode: str, repeats: int, answers: list[dict[str, Any]]) -
             times.append(time.perf_counter() - t)
             cpu_times.append(time.process_time() - cpu)
     else:
-        from voice_interview.bank import load_bank
-        from voice_interview.batch import (
+        from voice_interview.batch.run import (
             BatchOptions,
             InProcessScorer,
             ProcessPoolScorer,
             read_results,
             run_batch,
         )
+        from voice_interview.content.banks import load_bank
 
         bank = load_bank()
         jobs, threads_each, batch_size = SETUP[mode]

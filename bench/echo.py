@@ -154,7 +154,7 @@ def main() -> int:
     from pulse import VirtualAudio
 
     from voice_interview.adapters.piper import PiperSynthesizer
-    from voice_interview.bank import load_bank
+    from voice_interview.content.banks import load_bank
 
     bank = load_bank()
     voice = PiperSynthesizer()

@@ -61,7 +61,7 @@ def main() -> int:
     from minilm_embedder import MiniLMEmbedder
     from scipy.stats import spearmanr
 
-    from voice_interview.bank import load_bank
+    from voice_interview.content.banks import load_bank
     from voice_interview.scoring.semantic import WordLlamaEmbedder
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

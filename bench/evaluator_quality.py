@@ -86,7 +86,7 @@ def load_devset(path: Path = DEVSET) -> list[dict[str, Any]]:
 
 
 def score_all(rows: list[dict[str, Any]], transcripts: list[Any]) -> tuple[list[Any], list[float]]:
-    from voice_interview.bank import load_bank
+    from voice_interview.content.banks import load_bank
     from voice_interview.scoring.evaluator import LocalEvaluator
 
     bank = load_bank()
@@ -239,7 +239,7 @@ def asr_transcripts(rows: list[dict[str, Any]], model: str, cache: Path | None) 
     from voice_interview import __version__
     from voice_interview.adapters.piper import PiperSynthesizer, SpeechOptions
     from voice_interview.adapters.whisper import TranscribeOptions, WhisperTranscriber
-    from voice_interview.bank import load_bank
+    from voice_interview.content.banks import load_bank
     from voice_interview.core.transcript import Transcript
 
     bank = load_bank()

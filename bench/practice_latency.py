@@ -4,10 +4,10 @@ Usage: ``.venv/bin/python bench/practice_latency.py [--lengths 30 120 240] [--re
 
 Each configuration runs in a fresh subprocess (so peak RSS is per configuration):
 
-* ``streaming``: the real loop (:class:`voice_interview.practice.Interview`) listening to a
-  file-fed microphone paced at real time; stretches are transcribed while the "candidate" is
-  still speaking. Latency = from the endpointer's end-of-answer decision to the scored
-  evaluation (what the candidate waits for once the interviewer knows they finished).
+* ``streaming``: the real loop (:class:`voice_interview.practice.interview.Interview`)
+  listening to a file-fed microphone paced at real time; stretches are transcribed while the
+  "candidate" is still speaking. Latency = from the endpointer's end-of-answer decision to the
+  scored evaluation (what the candidate waits for once the interviewer knows they finished).
 * ``after-end``: the whole answer transcribed and scored only after it ends, the way a
   non-streaming tool would (the baseline, measured in the same run).
 
@@ -48,11 +48,11 @@ def worker(mode: str, model: str, length_s: float) -> dict[str, Any]:
     from voice_interview.adapters.devices import FileMicrophone
     from voice_interview.adapters.piper import PiperSynthesizer
     from voice_interview.adapters.vad import SileroSpeechDetector
-    from voice_interview.app import SilentSpeaker
-    from voice_interview.bank import load_bank
+    from voice_interview.content.banks import load_bank
     from voice_interview.pipeline import build_pipeline
-    from voice_interview.practice import Interview, PracticeOptions, plan_questions
-    from voice_interview.terminal import PlainDisplay
+    from voice_interview.practice.display import PlainDisplay
+    from voice_interview.practice.interview import Interview, PracticeOptions, plan_questions
+    from voice_interview.practice.wiring import SilentSpeaker
 
     bank = load_bank()
     audio = answer_audio(length_s)

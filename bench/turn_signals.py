@@ -87,7 +87,7 @@ def main() -> int:
     from asr import cpu_name  # bench/asr.py
 
     from voice_interview.adapters.turn import SmartTurnDetector
-    from voice_interview.bank import load_bank
+    from voice_interview.content.banks import load_bank
     from voice_interview.pipeline import build_pipeline
 
     bank = load_bank()

@@ -175,7 +175,7 @@ def labeled_cases(which: str, count: int = 24, seed: int = 7) -> list[Case]:
     import re
 
     from voice_interview.adapters.piper import PiperSynthesizer, SpeechOptions
-    from voice_interview.bank import load_bank
+    from voice_interview.content.banks import load_bank
 
     bank = load_bank()
     path = REPO / "tests" / "data" / LABELED[which]
@@ -219,7 +219,7 @@ def build_cases(which: str = "bench") -> list[Case]:
 
     from voice_interview.adapters.piper import PiperSynthesizer, SpeechOptions
     from voice_interview.adapters.whisper import TranscribeOptions, WhisperTranscriber
-    from voice_interview.app import load_sample_answers
+    from voice_interview.practice.wiring import load_sample_answers
 
     clips = [a.resampled(RATE) for a, _ in load_real_speech()]
     asr = WhisperTranscriber(TranscribeOptions(model="tiny.en", domain_prompt=False))
@@ -302,10 +302,10 @@ def worker(policy: str, model: str, only: str = "", which: str = "bench") -> dic
     from voice_interview.adapters.piper import PiperSynthesizer
     from voice_interview.adapters.turn import SmartTurnDetector
     from voice_interview.adapters.vad import SileroSpeechDetector
-    from voice_interview.bank import load_bank
+    from voice_interview.content.banks import load_bank
     from voice_interview.pipeline import build_pipeline
-    from voice_interview.practice import Interview, PracticeOptions
-    from voice_interview.terminal import PlainDisplay
+    from voice_interview.practice.display import PlainDisplay
+    from voice_interview.practice.interview import Interview, PracticeOptions
 
     cases = [c for c in build_cases(which) if only in c.name]
     bank = load_bank()

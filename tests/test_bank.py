@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from voice_interview.bank import QuestionKind, default_bank_path, load_bank
+from voice_interview.content.banks import QuestionKind, default_bank_path, load_bank
 from voice_interview.errors import BankError
 
 SEED = Path(__file__).parent / "data" / "seed" / "amazon-backend-developer-interview.txt"

@@ -20,9 +20,7 @@ import numpy as np
 import pytest
 
 from voice_interview.adapters.audio_files import load_audio, write_wav
-from voice_interview.adapters.sessions import SessionStore
-from voice_interview.bank import Bank, load_bank
-from voice_interview.batch import (
+from voice_interview.batch.run import (
     CSV_COLUMNS,
     BatchError,
     BatchItem,
@@ -38,7 +36,9 @@ from voice_interview.batch import (
     summary_markdown,
     weakest_parts,
 )
+from voice_interview.content.banks import Bank, load_bank
 from voice_interview.core.audio import Audio, concatenate
+from voice_interview.store.sessions import SessionStore
 
 REPO = Path(__file__).resolve().parents[1]
 REAL_SPEECH = REPO / "tests" / "data" / "real-speech"
@@ -138,7 +138,7 @@ def test_question_assignment_rules(bank: Bank) -> None:
 
 
 def test_single_answer_or_batch(tmp_path: Path) -> None:
-    from voice_interview.batch import is_batch
+    from voice_interview.batch.run import is_batch
 
     wav = tmp_path / "a.wav"
     wav.write_bytes(b"x")
@@ -449,7 +449,7 @@ def test_batched_recogniser_keeps_hesitations_and_hinted_spellings(
     """Batch scoring decodes with faster-whisper's batched pipeline (the measured default);
     the prompt must still keep fillers and the bank's spellings, and the score must match the
     window-by-window decoding of live practice."""
-    from voice_interview.batch import DEFAULT_ASR_BATCH_SIZE
+    from voice_interview.batch.run import DEFAULT_ASR_BATCH_SIZE
     from voice_interview.pipeline import build_pipeline
 
     question = bank.question("connection-pooling")

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from voice_interview.bank import load_bank
+from voice_interview.content.banks import load_bank
 from voice_interview.core.transcript import Transcript
 from voice_interview.scoring.calibration import (
     Calibration,

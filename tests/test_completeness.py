@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from voice_interview.bank import load_bank
+from voice_interview.content.banks import load_bank
 from voice_interview.core.transcript import Segment, Transcript, Word
 from voice_interview.scoring.completeness import assess_completeness, load_turn_taking
 from voice_interview.scoring.evaluator import LocalEvaluator

@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from voice_interview.app import load_sample_answers
 from voice_interview.core.audio import Audio, concatenate
 from voice_interview.core.text import normalize_text
 from voice_interview.core.transcript import Segment, Transcript, Word
+from voice_interview.practice.wiring import load_sample_answers
 from voice_interview.scoring.delivery import (
     DeliveryLexicon,
     DeliveryLexiconError,

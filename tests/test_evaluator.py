@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from voice_interview.bank import load_bank
+from voice_interview.content.banks import load_bank
 from voice_interview.core.transcript import Segment, Transcript, Word
 from voice_interview.scoring.evaluator import LocalEvaluator
 from voice_interview.scoring.result import STAR_PARTS

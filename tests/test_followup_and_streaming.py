@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from voice_interview.bank import load_bank
+from voice_interview.content.banks import load_bank
 from voice_interview.core.audio import Audio, concatenate
 from voice_interview.core.transcript import Segment, Transcript, Word, merge_transcripts
 from voice_interview.pipeline import AnswerPipeline

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from voice_interview.bank import Concept, Question, QuestionKind, load_bank
+from voice_interview.content.banks import Concept, Question, QuestionKind, load_bank
 from voice_interview.core.transcript import Transcript
 from voice_interview.errors import VoiceInterviewError
 from voice_interview.scoring.judge import (

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pytest
 
-from voice_interview.bank import load_bank
+from voice_interview.content.banks import load_bank
 from voice_interview.core.text import normalize_text
 from voice_interview.core.transcript import Transcript
 from voice_interview.scoring.evaluator import LocalEvaluator

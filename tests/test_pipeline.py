@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from voice_interview.adapters.audio_files import write_wav
-from voice_interview.bank import Question, load_bank
+from voice_interview.content.banks import Question, load_bank
 from voice_interview.core.audio import Audio
 from voice_interview.core.transcript import Transcript
 from voice_interview.errors import AudioError

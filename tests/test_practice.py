@@ -15,15 +15,15 @@ import pytest
 
 from voice_interview.adapters.devices import FileMicrophone
 from voice_interview.adapters.piper import PiperSynthesizer, SpeechOptions
-from voice_interview.adapters.sessions import SessionStore
 from voice_interview.adapters.vad import SileroSpeechDetector
-from voice_interview.app import SilentSpeaker
-from voice_interview.bank import Question, load_bank
+from voice_interview.content.banks import Question, load_bank
 from voice_interview.core.audio import Audio, concatenate
 from voice_interview.core.text import normalize_text
 from voice_interview.pipeline import build_pipeline
-from voice_interview.practice import Interview, PracticeOptions, plan_questions
-from voice_interview.terminal import PlainDisplay
+from voice_interview.practice.display import PlainDisplay
+from voice_interview.practice.interview import Interview, PracticeOptions, plan_questions
+from voice_interview.practice.wiring import SilentSpeaker
+from voice_interview.store.sessions import SessionStore
 
 BANK = load_bank()
 

@@ -30,19 +30,19 @@ from scipy.signal import correlate
 from voice_interview.adapters.audio_files import load_audio
 from voice_interview.adapters.devices import FileMicrophone, Speaker
 from voice_interview.adapters.piper import PiperSynthesizer, SpeechOptions
-from voice_interview.adapters.sessions import SessionError, SessionStore
 from voice_interview.adapters.vad import SileroSpeechDetector
-from voice_interview.app import SilentSpeaker
-from voice_interview.bank import Question, load_bank
+from voice_interview.content.banks import Question, load_bank
 from voice_interview.core.audio import Audio
 from voice_interview.core.highlight import WordHighlighter, playback_position_s, word_at
 from voice_interview.core.text import normalize_text
 from voice_interview.core.transcript import Segment, Transcript, Word
 from voice_interview.pipeline import build_pipeline
-from voice_interview.practice import Interview, PracticeOptions, plan_questions
-from voice_interview.replay import PLAYBACK_BUFFER_S, ReplayOptions, replay_session
+from voice_interview.practice.display import PlainDisplay, PlainReplayView, highlighted_words
+from voice_interview.practice.interview import Interview, PracticeOptions, plan_questions
+from voice_interview.practice.replay import PLAYBACK_BUFFER_S, ReplayOptions, replay_session
+from voice_interview.practice.wiring import SilentSpeaker
 from voice_interview.scoring.result import Evaluation
-from voice_interview.terminal import PlainDisplay, PlainReplayView, highlighted_words
+from voice_interview.store.sessions import SessionError, SessionStore
 
 BANK = load_bank()
 RATE = 16_000
@@ -451,8 +451,8 @@ def test_rescore_corrupt_audio_is_one_line_and_loses_nothing(
 PARTIAL_CHILD = """
 import sys, time
 import numpy as np
-from voice_interview.adapters.sessions import SessionStore
-from voice_interview.bank import load_bank
+from voice_interview.store.sessions import SessionStore
+from voice_interview.content.banks import load_bank
 from voice_interview.core.audio import Audio
 
 question, answer = np.load(sys.argv[2]), np.load(sys.argv[3])

@@ -21,8 +21,7 @@ from typing import Any
 import pytest
 
 from voice_interview.adapters.audio_files import load_audio
-from voice_interview.adapters.sessions import Session, SessionStore
-from voice_interview.bank import Bank, load_bank
+from voice_interview.content.banks import Bank, load_bank
 from voice_interview.core.audio import ASR_SAMPLE_RATE, Audio
 from voice_interview.core.transcript import Segment, Transcript, Word, merge_transcripts
 from voice_interview.report import ReportOptions, build_report, render_html, write_report
@@ -49,6 +48,7 @@ from voice_interview.scoring.result import (
     EvaluatorInfo,
     StarSentence,
 )
+from voice_interview.store.sessions import Session, SessionStore
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 CHROMIUM = "/usr/bin/chromium"

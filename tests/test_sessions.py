@@ -1,4 +1,4 @@
-"""voice_interview.adapters.sessions: streaming WAV, the session folder, crash safety.
+"""voice_interview.store.sessions: streaming WAV, the session folder, crash safety.
 
 Synthetic signals only (a 440 Hz tone at 0.5 amplitude, 16 kHz). The crash tests run a real
 writer in a subprocess at real-time pace and kill it with SIGKILL part-way through an answer.
@@ -22,16 +22,8 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from voice_interview.adapters import sessions
 from voice_interview.adapters.audio_files import load_audio
-from voice_interview.adapters.sessions import (
-    Session,
-    SessionError,
-    SessionRecord,
-    SessionStore,
-    StreamingWavWriter,
-)
-from voice_interview.bank import Bank, load_bank
+from voice_interview.content.banks import Bank, load_bank
 from voice_interview.core.audio import Audio
 from voice_interview.core.transcript import Segment, Transcript, Word
 from voice_interview.errors import BankError
@@ -41,6 +33,14 @@ from voice_interview.scoring.result import (
     Evaluation,
     EvaluatorInfo,
     StarComponent,
+)
+from voice_interview.store import sessions
+from voice_interview.store.sessions import (
+    Session,
+    SessionError,
+    SessionRecord,
+    SessionStore,
+    StreamingWavWriter,
 )
 
 RATE = 16_000
@@ -156,7 +156,7 @@ def test_streaming_writer_keeps_audio_when_the_answer_raises(tmp_path: Path) -> 
 WRITER_CHILD = f"""
 import sys, time
 import numpy as np
-from voice_interview.adapters.sessions import StreamingWavWriter
+from voice_interview.store.sessions import StreamingWavWriter
 
 samples = np.load(sys.argv[2])
 with StreamingWavWriter(sys.argv[1], 16000) as writer:
@@ -169,8 +169,8 @@ with StreamingWavWriter(sys.argv[1], 16000) as writer:
 SESSION_CHILD = f"""
 import sys, time
 import numpy as np
-from voice_interview.adapters.sessions import SessionStore
-from voice_interview.bank import load_bank
+from voice_interview.store.sessions import SessionStore
+from voice_interview.content.banks import load_bank
 from voice_interview.core.audio import Audio
 
 samples = np.load(sys.argv[2])

@@ -9,7 +9,7 @@ import time
 from rich.console import Console
 from rich.text import Text
 
-from voice_interview.terminal import KeyReader, PlainDisplay, RichDisplay, level_bar
+from voice_interview.practice.display import KeyReader, PlainDisplay, RichDisplay, level_bar
 
 
 def test_level_bar_spans_minus_60_to_0_dbfs() -> None:

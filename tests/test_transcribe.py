@@ -14,9 +14,9 @@ import pytest
 
 from voice_interview.adapters.audio_files import load_audio
 from voice_interview.adapters.whisper import TranscribeOptions, WhisperTranscriber
-from voice_interview.app import load_sample_answers
-from voice_interview.bank import load_bank
+from voice_interview.content.banks import load_bank
 from voice_interview.core.text import normalize_text
+from voice_interview.practice.wiring import load_sample_answers
 
 pytestmark = pytest.mark.slow
 

@@ -54,7 +54,7 @@ def answers() -> list[dict[str, Any]]:
     """Features of every tuning-set answer as the evaluator computes them from typed text."""
     from evaluator_quality import SETS, load_devset  # bench/evaluator_quality.py
 
-    from voice_interview.bank import load_bank
+    from voice_interview.content.banks import load_bank
     from voice_interview.core.transcript import Transcript
     from voice_interview.scoring.evaluator import LocalEvaluator
 

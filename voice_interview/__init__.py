@@ -16,9 +16,9 @@ _EXPORTS = {
     "Transcript": "voice_interview.core.transcript",
     "Evaluation": "voice_interview.scoring.result",
     "AnswerPipeline": "voice_interview.pipeline",
-    "Bank": "voice_interview.bank",
-    "Question": "voice_interview.bank",
-    "load_bank": "voice_interview.bank",
+    "Bank": "voice_interview.content.banks",
+    "Question": "voice_interview.content.banks",
+    "load_bank": "voice_interview.content.banks",
     "load_audio": "voice_interview.adapters.audio_files",
     "write_wav": "voice_interview.adapters.audio_files",
     "WhisperTranscriber": "voice_interview.adapters.whisper",
@@ -56,7 +56,7 @@ if TYPE_CHECKING:
     from voice_interview.adapters.audio_files import load_audio, write_wav
     from voice_interview.adapters.piper import PiperSynthesizer, SpeechOptions
     from voice_interview.adapters.whisper import TranscribeOptions, WhisperTranscriber
-    from voice_interview.bank import Bank, Question, load_bank
+    from voice_interview.content.banks import Bank, Question, load_bank
     from voice_interview.core.audio import Audio
     from voice_interview.core.transcript import Transcript
     from voice_interview.errors import AudioError, BankError, ModelError, VoiceInterviewError

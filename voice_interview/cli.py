@@ -88,7 +88,7 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_batch_arguments(p)
 
     def add_interview(p: argparse.ArgumentParser) -> None:
-        from voice_interview.practice import PracticeOptions
+        from voice_interview.practice.interview import PracticeOptions
 
         d = PracticeOptions()
         p.add_argument(
@@ -205,7 +205,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def _add_batch_arguments(p: argparse.ArgumentParser) -> None:
-    from voice_interview.batch import DEFAULT_OUT_DIR, BatchOptions
+    from voice_interview.batch.run import DEFAULT_OUT_DIR, BatchOptions
 
     d = BatchOptions()
     p.add_argument("--manifest", metavar="FILE", help="CSV/JSONL: file,question_id[,candidate]")
@@ -234,7 +234,7 @@ def _console(stderr: bool = False) -> Any:
 
 
 def _cmd_questions(args: argparse.Namespace) -> int:
-    from voice_interview.bank import load_bank
+    from voice_interview.content.banks import load_bank
 
     bank = load_bank(args.bank)
     if args.json:
@@ -244,7 +244,7 @@ def _cmd_questions(args: argparse.Namespace) -> int:
         ]
         print(json.dumps(rows, indent=2))
     else:
-        from voice_interview.render import print_questions
+        from voice_interview.report.text import print_questions
 
         print_questions(_console(), bank)
     return 0
@@ -267,7 +267,7 @@ def _cmd_say(args: argparse.Namespace) -> int:
 
 
 def _cmd_transcribe(args: argparse.Namespace) -> int:
-    from voice_interview.bank import load_bank
+    from voice_interview.content.banks import load_bank
     from voice_interview.pipeline import build_pipeline
 
     bank = load_bank(args.bank)
@@ -276,15 +276,15 @@ def _cmd_transcribe(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(transcript.to_json_dict(), indent=2))
     else:
-        from voice_interview.render import print_transcript
+        from voice_interview.report.text import print_transcript
 
         print_transcript(_console(), transcript)
     return 0
 
 
 def _cmd_score(args: argparse.Namespace) -> int:
-    from voice_interview.bank import load_bank
-    from voice_interview.batch import is_batch
+    from voice_interview.batch.run import is_batch
+    from voice_interview.content.banks import load_bank
 
     if (
         args.text is None
@@ -326,7 +326,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(evaluation.to_json_dict(), indent=2))
     else:
-        from voice_interview.render import print_evaluation, print_transcript
+        from voice_interview.report.text import print_evaluation, print_transcript
 
         console = _console()
         print_transcript(console, evaluation.transcript)
@@ -335,9 +335,9 @@ def _cmd_score(args: argparse.Namespace) -> int:
 
 
 def _cmd_score_batch(args: argparse.Namespace) -> int:
-    from voice_interview.bank import load_bank
-    from voice_interview.batch import DEFAULT_OUT_DIR, BatchOptions, run_batch
-    from voice_interview.batch_view import ConsoleProgress, print_report
+    from voice_interview.batch.run import DEFAULT_OUT_DIR, BatchOptions, run_batch
+    from voice_interview.batch.view import ConsoleProgress, print_report
+    from voice_interview.content.banks import load_bank
 
     try:
         options = BatchOptions(
@@ -385,7 +385,7 @@ def _judge_config(args: argparse.Namespace) -> Any:
 
 
 def _practice_options(args: argparse.Namespace) -> Any:
-    from voice_interview.practice import PracticeOptions
+    from voice_interview.practice.interview import PracticeOptions
 
     return PracticeOptions(
         round_id=None if args.round == "all" else args.round,
@@ -404,8 +404,8 @@ def _practice_options(args: argparse.Namespace) -> Any:
 
 
 def _cmd_practice(args: argparse.Namespace) -> int:
-    from voice_interview.app import run_practice
-    from voice_interview.bank import load_bank
+    from voice_interview.content.banks import load_bank
+    from voice_interview.practice.wiring import run_practice
 
     bank = load_bank(args.bank)
     options = _practice_options(args)
@@ -424,8 +424,8 @@ def _cmd_practice(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from voice_interview.app import run_demo
-    from voice_interview.bank import load_bank
+    from voice_interview.content.banks import load_bank
+    from voice_interview.practice.wiring import run_demo
 
     bank = load_bank(args.bank)
     options = _practice_options(args)
@@ -442,7 +442,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
-    from voice_interview.replay import ReplayOptions, run_replay
+    from voice_interview.practice.replay import ReplayOptions, run_replay
 
     options = ReplayOptions(
         question=args.question, audio=not args.no_audio, rescore=args.rescore, model=args.model
@@ -459,7 +459,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from voice_interview.bank import load_bank
+    from voice_interview.content.banks import load_bank
     from voice_interview.report import ReportOptions, build_report, default_output, write_report
 
     sessions_dir = Path(args.sessions_dir) if args.sessions_dir else None
@@ -475,8 +475,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_history(args: argparse.Namespace) -> int:
-    from voice_interview.adapters.sessions import SessionStore
     from voice_interview.report.history import aggregate, collect_scores, print_history
+    from voice_interview.store.sessions import SessionStore
 
     history = aggregate(*collect_scores(SessionStore(args.sessions_dir)))
     if args.json:

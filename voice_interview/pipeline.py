@@ -8,23 +8,60 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
-from voice_interview.bank import Bank, Question
+from voice_interview.content.banks import Bank, Question
 from voice_interview.core.audio import Audio
 from voice_interview.core.transcript import Transcript, merge_transcripts
 from voice_interview.errors import AudioError
-from voice_interview.protocols import Evaluator, Transcriber
 from voice_interview.scoring.result import Evaluation
 
 if TYPE_CHECKING:
     from voice_interview.scoring.judge import JudgeConfig
 
-__all__ = ["AnswerPipeline", "StreamingAnswer", "build_pipeline"]
+__all__ = [
+    "AnswerPipeline",
+    "Evaluator",
+    "StreamingAnswer",
+    "Synthesizer",
+    "Transcriber",
+    "build_pipeline",
+]
 
 logger = logging.getLogger(__name__)
+
+
+# --- the interfaces to the engines behind the pipeline --------------------------------------------
+# Real adapters live in ``voice_interview/adapters/`` and import their heavy libraries lazily;
+# unit tests may pass a fake that satisfies the same protocol.
+
+
+class Transcriber(Protocol):
+    def transcribe(self, audio: Audio, question: Question | None = None) -> Transcript:
+        """Transcribe a whole answer; ``question`` (when known) steers spelling."""
+        ...
+
+
+class Synthesizer(Protocol):
+    def synthesize(self, text: str) -> Audio:
+        """The whole utterance (possibly from a cache)."""
+        ...
+
+    def iter_sentences(self, text: str) -> Iterator[Audio]:
+        """Lazily, one sentence at a time."""
+        ...
+
+
+class Evaluator(Protocol):
+    name: str
+    version: str
+
+    def evaluate(self, transcript: Transcript, question: Question) -> Evaluation:
+        """Score a transcript as an answer to ``question``. Pure and deterministic."""
+        ...
 
 
 @dataclass

@@ -24,7 +24,7 @@ import numpy.typing as npt
 
 from voice_interview.adapters.durable import atomic_file
 from voice_interview.core.audio import ASR_SAMPLE_RATE, Audio
-from voice_interview.errors import AudioError
+from voice_interview.errors import AudioError, AudioFailure
 
 if TYPE_CHECKING:
     from av.audio.frame import AudioFrame
@@ -277,7 +277,7 @@ def _decode(
     return Audio(samples, target_rate)
 
 
-def _error(file: Path, reason: str, problem: str) -> AudioError:
+def _error(file: Path, reason: AudioFailure, problem: str) -> AudioError:
     """An AudioError whose single-line message starts with the file path."""
     message = " ".join(f"{file}: {problem}".splitlines())
     return AudioError(message, path=str(file), reason=reason)

@@ -39,9 +39,9 @@ from pydantic import (
 )
 
 from voice_interview.adapters.durable import fsync_dir
+from voice_interview.content.folders import data_folder
+from voice_interview.content.tomlfile import load_toml_model
 from voice_interview.errors import ModelError
-from voice_interview.resources import data_folder
-from voice_interview.tomlfile import load_toml_model
 
 __all__ = [
     "DEFAULT_ASR_MODEL",

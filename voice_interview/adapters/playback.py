@@ -6,13 +6,9 @@ import sys
 from typing import Any
 
 from voice_interview.core.audio import Audio
-from voice_interview.errors import VoiceInterviewError
+from voice_interview.errors import DeviceError
 
 __all__ = ["DeviceError", "import_sounddevice", "play"]
-
-
-class DeviceError(VoiceInterviewError):
-    """No sound library, no device, or the device failed."""
 
 
 def _portaudio_hint() -> str:

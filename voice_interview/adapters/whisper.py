@@ -22,7 +22,7 @@ from voice_interview.core.transcript import Segment, Transcript, Word
 from voice_interview.errors import ModelError, TranscriptionError
 
 if TYPE_CHECKING:
-    from voice_interview.bank import Question
+    from voice_interview.content.banks import Question
 
 __all__ = ["TranscribeOptions", "WhisperTranscriber", "available_cores"]
 

@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from voice_interview.adapters.sessions import SESSION_FILE, SessionStore
 from voice_interview.report.views import (
     AnswerView,
     BatchRow,
@@ -25,9 +24,10 @@ from voice_interview.report.views import (
     answers_from_results,
     answers_from_session,
 )
+from voice_interview.store.sessions import SESSION_FILE, SessionStore
 
 if TYPE_CHECKING:
-    from voice_interview.bank import Bank
+    from voice_interview.content.banks import Bank
     from voice_interview.report.charts import HistoryChart
     from voice_interview.report.history import History
 
@@ -182,7 +182,7 @@ def build_report(
 
 
 def _bundled_bank() -> Bank | None:
-    from voice_interview.bank import load_bank
+    from voice_interview.content.banks import load_bank
     from voice_interview.errors import BankError
 
     try:
@@ -194,7 +194,7 @@ def _bundled_bank() -> Bank | None:
 
 def _session_bank(source: str) -> Bank | None:
     """The bank the session was asked from when its file is still there, else the bundled one."""
-    from voice_interview.bank import load_bank
+    from voice_interview.content.banks import load_bank
     from voice_interview.errors import BankError
 
     if source and Path(source).is_file():

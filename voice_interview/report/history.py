@@ -18,8 +18,8 @@ from datetime import datetime
 from statistics import mean
 from typing import TYPE_CHECKING, Any
 
-from voice_interview.adapters.sessions import Session, SessionError, SessionStore
 from voice_interview.scoring.result import SOLID_MIN, STRONG_MIN, WEAK_MIN
+from voice_interview.store.sessions import Session, SessionError, SessionStore
 
 if TYPE_CHECKING:
     from rich.console import Console

@@ -17,14 +17,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from voice_interview.adapters.sessions import Session, SessionError
-from voice_interview.bank import Bank, Question
+from voice_interview.content.banks import Bank, Question
 from voice_interview.core.text import normalize_text
 from voice_interview.core.transcript import Segment, Transcript, Word
-from voice_interview.errors import BankError, VoiceInterviewError
+from voice_interview.errors import BankError, ReportError, VoiceInterviewError
 from voice_interview.report.charts import DeliveryChart, clip_spans, clip_times, delivery_chart
 from voice_interview.report.media import EmbeddedAudio, try_embed
 from voice_interview.scoring.result import ConceptResult, Evaluation
+from voice_interview.store.sessions import Session, SessionError
 
 __all__ = [
     "AnswerView",
@@ -44,10 +44,6 @@ logger = logging.getLogger(__name__)
 
 STAR_NAMES = {"situation": "Situation", "task": "Task", "action": "Action", "result": "Result"}
 _EPS = 1e-3
-
-
-class ReportError(VoiceInterviewError):
-    """The report's input (a session, a results file) cannot be read."""
 
 
 # --- words and highlights ------------------------------------------------------------------------

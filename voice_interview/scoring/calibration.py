@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from voice_interview.resources import data_folder
+from voice_interview.content.folders import data_folder
 from voice_interview.scoring.result import ConceptResult, StarCheck, StarComponent
 
 __all__ = [

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from voice_interview.resources import data_folder
+from voice_interview.content.folders import data_folder
 from voice_interview.scoring.result import STAR_PARTS, Evaluation
 
 __all__ = ["Completeness", "CompletenessRules", "assess_completeness", "load_turn_taking"]

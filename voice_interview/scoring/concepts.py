@@ -26,7 +26,7 @@ import numpy as np
 import snowballstemmer
 from rapidfuzz import fuzz, process
 
-from voice_interview.bank import Concept, Question
+from voice_interview.content.banks import Concept, Question
 from voice_interview.core.text import normalize_text
 from voice_interview.scoring.result import ConceptResult
 from voice_interview.scoring.semantic import Embedder, cosine_matrix

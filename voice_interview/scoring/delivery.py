@@ -42,12 +42,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from voice_interview.content.folders import data_folder
+from voice_interview.content.tomlfile import load_toml_model
 from voice_interview.core.text import normalize_text
 from voice_interview.core.transcript import Transcript, Word
-from voice_interview.errors import VoiceInterviewError
-from voice_interview.resources import data_folder
+from voice_interview.errors import DeliveryLexiconError
 from voice_interview.scoring.result import Delivery
-from voice_interview.tomlfile import load_toml_model
 
 __all__ = [
     "DeliveryLexicon",
@@ -59,10 +59,6 @@ __all__ = [
 ]
 
 MAX_TOP_FILLERS = 5
-
-
-class DeliveryLexiconError(VoiceInterviewError):
-    """The delivery lexicon file (``prompts/scoring/delivery.toml``) is missing or invalid."""
 
 
 # --------------------------------------------------------------------------- lexicon file

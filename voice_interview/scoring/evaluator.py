@@ -16,10 +16,10 @@ from typing import Any, Literal
 
 import numpy as np
 
-from voice_interview.bank import Bank, Question
+from voice_interview.content.banks import Bank, Question
+from voice_interview.content.folders import data_folder
 from voice_interview.core.text import normalize_text
 from voice_interview.core.transcript import Transcript
-from voice_interview.resources import data_folder
 from voice_interview.scoring.calibration import (
     Calibration,
     behavioral_features,

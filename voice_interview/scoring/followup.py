@@ -15,8 +15,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from voice_interview.bank import Question
-from voice_interview.resources import data_folder
+from voice_interview.content.banks import Question
+from voice_interview.content.folders import data_folder
 from voice_interview.scoring.result import Evaluation
 
 __all__ = ["FollowUp", "choose_follow_up", "load_phrasings"]

@@ -49,11 +49,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from voice_interview.bank import Question
+from voice_interview.content.banks import Question
+from voice_interview.content.folders import data_folder
 from voice_interview.core.text import normalize_text
 from voice_interview.core.transcript import Transcript
 from voice_interview.errors import VoiceInterviewError
-from voice_interview.resources import data_folder
 from voice_interview.scoring.result import (
     STAR_PARTS,
     Band,
@@ -67,7 +67,7 @@ if TYPE_CHECKING:
     from openai import OpenAI
     from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
 
-    from voice_interview.protocols import Evaluator
+    from voice_interview.pipeline import Evaluator
 
 __all__ = [
     "DEFAULT_JUDGE_WEIGHT",

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from voice_interview.resources import data_folder
+from voice_interview.content.folders import data_folder
 from voice_interview.scoring.result import STAR_PARTS, StarCheck, StarComponent
 from voice_interview.scoring.semantic import Embedder, cosine_matrix
 from voice_interview.scoring.sentences import TimedSentence

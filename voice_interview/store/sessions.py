@@ -46,28 +46,39 @@ from __future__ import annotations
 import json
 import logging
 import os
-import struct
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from pathlib import Path, PurePosixPath
-from types import TracebackType
-from typing import Annotated, Any, Final, Literal, TypeVar, get_args
+from pathlib import Path
+from typing import Any, Literal, TypeVar
 
-import numpy as np
-import numpy.typing as npt
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from voice_interview.adapters.audio_files import write_wav
 from voice_interview.adapters.durable import fsync_dir, write_atomic
-from voice_interview.bank import Bank, QuestionKind, Slug
+from voice_interview.content.banks import Bank
+from voice_interview.content.tomlfile import toml_field_path
 from voice_interview.core.audio import ASR_SAMPLE_RATE, Audio
 from voice_interview.core.transcript import Transcript
-from voice_interview.errors import AudioError, VoiceInterviewError
+from voice_interview.errors import SessionError
 from voice_interview.scoring.result import Evaluation
-from voice_interview.tomlfile import toml_field_path
+from voice_interview.store.schema import (
+    QUESTION_STATUSES,
+    READABLE_VERSIONS,
+    SCHEMA_VERSION,
+    FollowUpRecord,
+    QuestionRecord,
+    QuestionStatus,
+    ResultVersion,
+    SessionRecord,
+    SessionStatus,
+    Turn,
+    migrate,
+)
+from voice_interview.store.wav import StreamingWavWriter
 
 __all__ = [
     "SCHEMA_VERSION",
+    "SESSION_FILE",
     "FollowUpRecord",
     "QuestionRecord",
     "QuestionStatus",
@@ -82,297 +93,11 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION: Final = 2
-"""Version of session.json this code writes. Any change to the schema bumps it; older versions
-are migrated on read (:func:`_migrate`)."""
-
-_READABLE_VERSIONS: Final = (1, 2)
-
 SESSION_FILE = "session.json"
-
-QuestionStatus = Literal["pending", "asked", "answering", "answered", "skipped", "failed"]
-"""``pending`` (not reached), ``asked`` (spoken), ``answering`` (recording; found later it means
-the session was interrupted), ``answered``, ``skipped``, ``failed`` (see ``error``)."""
-
-_QUESTION_STATUSES: tuple[str, ...] = get_args(QuestionStatus)
-
-SessionStatus = Literal["in-progress", "completed", "quit"]
 
 _DONE: frozenset[str] = frozenset({"answering", "answered", "skipped"})
 """Statuses :meth:`Session.next_index` passes over. ``failed``, ``asked`` and ``pending``
 questions are asked (again) on resume."""
-
-
-class SessionError(VoiceInterviewError):
-    """A session folder or one of its files is missing, damaged, or cannot be written."""
-
-
-# --- streaming WAV -------------------------------------------------------------------------------
-
-_HEADER_BYTES = 44
-_RIFF_SIZE_OFFSET = 4
-_DATA_SIZE_OFFSET = 40
-_MAX_DATA_BYTES = 0xFFFFFFFF - (_HEADER_BYTES - 8)  # the RIFF size field is 32-bit
-
-
-def _wav_header(sample_rate: int, data_bytes: int) -> bytes:
-    """The canonical 44-byte header of 16-bit mono PCM WAV."""
-    return struct.pack(
-        "<4sI4s4sIHHIIHH4sI",
-        b"RIFF",
-        _HEADER_BYTES - 8 + data_bytes,
-        b"WAVE",
-        b"fmt ",
-        16,  # fmt chunk size
-        1,  # PCM
-        1,  # channels
-        sample_rate,
-        sample_rate * 2,  # byte rate
-        2,  # block align
-        16,  # bits per sample
-        b"data",
-        data_bytes,
-    )
-
-
-class StreamingWavWriter:
-    """Writes 16-bit mono PCM WAV while recording, durable at least every ``flush_every_s``.
-
-    The file is created (truncating any previous one) with a valid, empty WAV header. Each
-    :meth:`write` appends samples; whenever ``flush_every_s`` of audio has built up since the
-    last flush, the data is fsync'd, the RIFF and data sizes in the header are patched, and the
-    header is fsync'd. So after :meth:`write` returns, less than ``flush_every_s`` of audio is
-    at risk: if the process dies, the file is a valid WAV of everything up to the last flush
-    (the header never claims data that is not on disk). :meth:`close` flushes and finalises;
-    the context manager closes on any exit, so an exception mid-answer still leaves a complete
-    file. Flushes cost two fsyncs: call :meth:`write` from the loop that consumes audio, not
-    from a sound-card callback.
-
-    Raises:
-        AudioError: ``reason="unwritable"`` when the file cannot be created or written.
-    """
-
-    def __init__(
-        self, path: str | os.PathLike[str], sample_rate: int, *, flush_every_s: float = 1.0
-    ) -> None:
-        if sample_rate <= 0:
-            raise ValueError(f"sample_rate must be positive, got {sample_rate}")
-        if flush_every_s <= 0:
-            raise ValueError(f"flush_every_s must be positive, got {flush_every_s}")
-        self.path = Path(path)
-        self.sample_rate = sample_rate
-        self.flush_every_s = flush_every_s
-        self._flush_every = max(1, round(flush_every_s * sample_rate))
-        self._written = 0
-        self._flushed = 0
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = self.path.open("wb")
-        except OSError as exc:
-            raise self._error(exc) from exc
-        try:
-            self._file.write(_wav_header(sample_rate, 0))
-            self._file.flush()
-            os.fsync(self._file.fileno())
-            fsync_dir(self.path.parent)
-        except OSError as exc:
-            self._file.close()
-            raise self._error(exc) from exc
-
-    @property
-    def samples_written(self) -> int:
-        """Samples handed to :meth:`write` so far."""
-        return self._written
-
-    @property
-    def samples_flushed(self) -> int:
-        """Samples durable on disk and covered by the header (all of them once closed)."""
-        return self._flushed
-
-    @property
-    def closed(self) -> bool:
-        return self._file.closed
-
-    def write(self, audio: Audio | npt.NDArray[np.floating[Any]] | npt.NDArray[np.int16]) -> None:
-        """Append mono samples: an :class:`Audio` at this writer's rate, a float array in
-        [-1, 1] (converted as :meth:`Audio.to_int16` does), or int16 PCM as a sound card gives.
-        """
-        if self._file.closed:
-            raise ValueError(f"{self.path}: write() after close()")
-        if isinstance(audio, Audio):
-            if audio.sample_rate != self.sample_rate:
-                raise ValueError(
-                    f"{self.path}: audio at {audio.sample_rate} Hz written to a "
-                    f"{self.sample_rate} Hz WAV; resample it first (Audio.resampled)"
-                )
-            pcm = audio.to_int16()
-        elif audio.dtype == np.int16:
-            if audio.ndim != 1:
-                raise ValueError(f"audio must be mono (1-D), got shape {audio.shape}")
-            pcm = audio.astype(np.int16, copy=False)
-        elif np.issubdtype(audio.dtype, np.floating):
-            pcm = Audio(audio.astype(np.float32, copy=False), self.sample_rate).to_int16()
-        else:
-            raise ValueError(f"audio must be float in [-1, 1] or int16 PCM, got {audio.dtype}")
-        if (self._written + pcm.shape[0]) * 2 > _MAX_DATA_BYTES:
-            raise AudioError(
-                f"{self.path}: a WAV file holds at most {_MAX_DATA_BYTES // 2} samples; "
-                "end the recording earlier (max_answer_s)",
-                path=str(self.path),
-                reason="unwritable",
-            )
-        try:
-            self._file.write(pcm.astype("<i2", copy=False).tobytes())
-        except OSError as exc:
-            raise self._error(exc) from exc
-        self._written += int(pcm.shape[0])
-        if self._written - self._flushed >= self._flush_every:
-            self.flush()
-
-    def flush(self) -> None:
-        """Make everything written so far durable and covered by the header."""
-        if self._file.closed or self._flushed == self._written:
-            return
-        data_bytes = self._written * 2
-        try:
-            # Data first, then the sizes: the header never claims samples that are not on disk.
-            self._file.flush()
-            os.fsync(self._file.fileno())
-            self._file.seek(_RIFF_SIZE_OFFSET)
-            self._file.write(struct.pack("<I", _HEADER_BYTES - 8 + data_bytes))
-            self._file.seek(_DATA_SIZE_OFFSET)
-            self._file.write(struct.pack("<I", data_bytes))
-            self._file.flush()
-            os.fsync(self._file.fileno())
-            self._file.seek(0, os.SEEK_END)
-        except OSError as exc:
-            raise self._error(exc) from exc
-        self._flushed = self._written
-
-    def close(self) -> None:
-        """Flush and close; idempotent."""
-        if self._file.closed:
-            return
-        try:
-            self.flush()
-        finally:
-            self._file.close()
-        logger.debug(
-            "wrote %s: %.2f s at %d Hz",
-            self.path,
-            self._written / self.sample_rate,
-            self.sample_rate,
-        )
-
-    def __enter__(self) -> StreamingWavWriter:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def _error(self, exc: OSError) -> AudioError:
-        return AudioError(
-            f"{self.path}: cannot write the recording ({exc.strerror or exc}); "
-            "check that the folder is writable and the disk has space",
-            path=str(self.path),
-            reason="unwritable",
-        )
-
-
-# --- the schema ----------------------------------------------------------------------------------
-
-
-def _relative_path(value: str) -> str:
-    path = PurePosixPath(value)
-    if path.is_absolute() or ".." in path.parts or "\\" in value or not path.parts:
-        raise ValueError(f"must be a path inside the session folder, got {value!r}")
-    return value
-
-
-RelPath = Annotated[str, AfterValidator(_relative_path)]
-"""A POSIX-style path relative to the session folder (``q01-foo/answer.wav``)."""
-
-
-class _Record(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
-
-
-class ResultVersion(_Record):
-    """One re-scored result of a turn (``replay --rescore``), version 2 and up.
-
-    Version 1 is what practice saved (the turn's own ``transcript`` and ``evaluation``).
-    """
-
-    version: int = Field(ge=2)
-    created_at: AwareDatetime
-    transcript: RelPath = Field(
-        description="The transcript scored: a new file, or (evaluation-only) an older one."
-    )
-    evaluation: RelPath
-    model: str = Field(description="ASR model of the transcript ('text' for a typed answer).")
-    retranscribed: bool = Field(
-        description="True: transcribed again from the answer audio; False: evaluation only."
-    )
-    evaluator: str = Field(description="Evaluator name and version, e.g. 'local 1.0'.")
-    bank_id: str
-    app_version: str
-
-
-class _Turn(_Record):
-    """One ask-and-answer exchange: the main question or its follow-up."""
-
-    status: QuestionStatus = "pending"
-    question_audio: RelPath | None = Field(None, description="Set once the file is written.")
-    answer_audio: RelPath | None = Field(None, description="Set when recording starts.")
-    transcript: RelPath | None = None
-    evaluation: RelPath | None = None
-    error: str | None = None
-    started_at: AwareDatetime | None = Field(None, description="First marked asked/answering.")
-    ended_at: AwareDatetime | None = Field(None, description="Marked answered/skipped/failed.")
-    versions: list[ResultVersion] = Field(
-        default_factory=list, description="Re-scored results, oldest first (schema 2)."
-    )
-
-
-class FollowUpRecord(_Turn):
-    """The one follow-up question asked after an answer."""
-
-    text: str
-    reason: str = ""
-
-
-class QuestionRecord(_Turn):
-    """One planned question. ``index`` is 0-based; its folder is numbered from 1 (``q01-...``)."""
-
-    index: int = Field(ge=0)
-    question_id: Slug = Field(description="Also names the question's folder.")
-    round_id: Slug
-    kind: QuestionKind
-    text: str = Field(description="As asked, copied from the bank so replay needs no bank.")
-    follow_up: FollowUpRecord | None = None
-
-
-class SessionRecord(_Record):
-    """Contents of session.json."""
-
-    schema_version: Literal[2] = SCHEMA_VERSION
-    id: str
-    created_at: AwareDatetime
-    ended_at: AwareDatetime | None = None
-    bank_id: str
-    bank_source: str
-    app_version: str
-    options: dict[str, Any] = Field(
-        default_factory=dict,
-        description="Effective practice options (model, end_silence_s, max_answer_s, ...).",
-    )
-    status: SessionStatus = "in-progress"
-    questions: list[QuestionRecord]
 
 
 # --- one session ---------------------------------------------------------------------------------
@@ -586,7 +311,7 @@ class Session:
             )
         return self.record.questions[index]
 
-    def _turn(self, index: int, follow_up: bool) -> _Turn:
+    def _turn(self, index: int, follow_up: bool) -> Turn:
         q = self._question(index)
         if not follow_up:
             return q
@@ -621,11 +346,10 @@ class Session:
             f"{self.session_file}: question {index} has no version {version} (versions: {known})"
         )
 
-    def _set_status(self, turn: _Turn, status: QuestionStatus, error: str | None) -> None:
-        if status not in _QUESTION_STATUSES:
+    def _set_status(self, turn: Turn, status: QuestionStatus, error: str | None) -> None:
+        if status not in QUESTION_STATUSES:
             raise ValueError(
-                f"unknown question status {status!r}; choose one of: "
-                f"{', '.join(_QUESTION_STATUSES)}"
+                f"unknown question status {status!r}; choose one of: {', '.join(QUESTION_STATUSES)}"
             )
         now = _now()
         turn.status = status
@@ -768,24 +492,13 @@ def _read_session(file: Path) -> SessionRecord:
     if not isinstance(raw, dict):
         raise SessionError(f"{file}: not a session file (a JSON object is expected); {fix}")
     version = raw.get("schema_version")
-    if version not in _READABLE_VERSIONS:
-        readable = " and ".join(str(v) for v in _READABLE_VERSIONS)
+    if version not in READABLE_VERSIONS:
+        readable = " and ".join(str(v) for v in READABLE_VERSIONS)
         raise SessionError(
             f"{file}: schema_version {version!r} is not supported (this voice-interview reads "
             f"{readable}); open it with the version that wrote it, or start a new session"
         )
-    return _validate(file, SessionRecord, _migrate(raw), fix)
-
-
-def _migrate(raw: dict[str, Any]) -> dict[str, Any]:
-    """A session.json of any readable schema_version as the current one (a new dict).
-
-    1 -> 2: turns gained ``versions`` (re-scored results), empty by default; nothing else
-    changed, so only the version number moves.
-    """
-    if raw.get("schema_version") == 1:
-        raw = {**raw, "schema_version": 2}
-    return raw
+    return _validate(file, SessionRecord, migrate(raw), fix)
 
 
 def _read_model(file: Path, model: type[M], what: str, fix: str) -> M:

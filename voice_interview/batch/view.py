@@ -19,7 +19,7 @@ from rich.progress import (
 from rich.progress import Progress as RichProgress
 from rich.table import Table
 
-from voice_interview.batch import (
+from voice_interview.batch.run import (
     BatchReport,
     BatchSummary,
     Failure,

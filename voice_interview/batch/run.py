@@ -36,10 +36,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from voice_interview.adapters.durable import fsync_dir, write_atomic
-from voice_interview.errors import AudioError, BankError, VoiceInterviewError
+from voice_interview.errors import AudioError, BankError, BatchError, VoiceInterviewError
 
 if TYPE_CHECKING:
-    from voice_interview.bank import Bank
+    from voice_interview.content.banks import Bank
     from voice_interview.pipeline import AnswerPipeline
     from voice_interview.scoring.judge import JudgeConfig
 
@@ -112,10 +112,6 @@ _SESSION_FILE = "session.json"
 _GLOB_CHARS = frozenset("*?[")
 
 Source = Literal["manifest", "session", "--question", "file-name", "none"]
-
-
-class BatchError(VoiceInterviewError):
-    """The batch as a whole cannot run: a bad manifest, an output folder in use, no files."""
 
 
 # --- options -------------------------------------------------------------------------------------
@@ -284,7 +280,7 @@ def assign_question(item: BatchItem, bank: Bank, default_question: str | None) -
 
 
 def _session_items(folder: Path) -> tuple[list[BatchItem], list[Failure]]:
-    from voice_interview.adapters.sessions import SessionStore
+    from voice_interview.store.sessions import SessionStore
 
     try:
         session = SessionStore(folder.parent).open(folder)

@@ -22,7 +22,7 @@ from rich.markup import escape
 from rich.text import Text
 
 from voice_interview.core.transcript import Transcript
-from voice_interview.render import print_comparison, print_evaluation
+from voice_interview.report.text import print_comparison, print_evaluation
 from voice_interview.scoring.result import Evaluation
 
 __all__ = [

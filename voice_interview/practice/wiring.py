@@ -1,8 +1,9 @@
 """Wiring: builds a live practice session or the demo from the adapters.
 
-The live session and the demo run the same :class:`~voice_interview.practice.Interview`; the
-demo swaps the microphone for a file-fed one (Piper speaking sample answers from
-``prompts/samples/answers.toml``) and, unless asked to play, a silent speaker.
+The live session and the demo run the same
+:class:`~voice_interview.practice.interview.Interview`; the demo swaps the microphone for a
+file-fed one (Piper speaking sample answers from ``prompts/samples/answers.toml``) and, unless
+asked to play, a silent speaker.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from voice_interview.bank import Bank, Question, Round
+from voice_interview.content.banks import Bank, Question, Round
+from voice_interview.content.folders import data_folder
 from voice_interview.core.audio import Audio
 from voice_interview.errors import BankError
-from voice_interview.resources import data_folder
 
 __all__ = ["SilentSpeaker", "load_sample_answers", "run_demo", "run_practice"]
 
@@ -44,7 +45,7 @@ def load_sample_answers() -> dict[str, dict[str, str]]:
 
 
 def _display(plain: bool, captions: bool) -> Any:
-    from voice_interview.terminal import PlainDisplay, RichDisplay
+    from voice_interview.practice.display import PlainDisplay, RichDisplay
 
     if plain or not sys.stdout.isatty():
         return PlainDisplay()
@@ -57,8 +58,8 @@ def _session_and_plan(
     sessions_dir: Path,
     resume: str | None,
 ) -> tuple[Any, list[tuple[Round, Question]], int]:
-    from voice_interview.adapters.sessions import SessionStore
-    from voice_interview.practice import plan_questions
+    from voice_interview.practice.interview import plan_questions
+    from voice_interview.store.sessions import SessionStore
 
     store = SessionStore(sessions_dir)
     if resume:
@@ -89,7 +90,7 @@ def run_practice(
 ) -> Path:
     """A live mock interview at the microphone. Returns the session folder."""
     from voice_interview.adapters.devices import Microphone, Speaker
-    from voice_interview.terminal import KeyReader
+    from voice_interview.practice.display import KeyReader
 
     session, plan, start = _session_and_plan(bank, options, sessions_dir, resume)
     speaker = Speaker(_device(output_device))
@@ -120,7 +121,7 @@ def _interview(
     from voice_interview.adapters.turn import SmartTurnDetector
     from voice_interview.adapters.vad import SileroSpeechDetector
     from voice_interview.pipeline import build_pipeline
-    from voice_interview.practice import Interview
+    from voice_interview.practice.interview import Interview
 
     return Interview(
         bank=bank,

@@ -33,10 +33,10 @@ from voice_interview.core.transcript import Transcript, merge_follow_up
 from voice_interview.errors import VoiceInterviewError
 
 if TYPE_CHECKING:
-    from voice_interview.adapters.sessions import Session
-    from voice_interview.bank import Bank
+    from voice_interview.content.banks import Bank
     from voice_interview.pipeline import AnswerPipeline
     from voice_interview.scoring.result import Evaluation
+    from voice_interview.store.sessions import Session
 
 __all__ = [
     "PLAYBACK_BUFFER_S",
@@ -153,7 +153,7 @@ def replay_session(
     Raises:
         SessionError: ``options.question`` is not a question of the session.
     """
-    from voice_interview.adapters.sessions import SessionError
+    from voice_interview.store.sessions import SessionError
 
     questions = session.record.questions
     total = len(questions)
@@ -226,7 +226,7 @@ def _show_turn(
     player: Player | None,
     report: ReplayReport,
 ) -> None:
-    from voice_interview.adapters.sessions import SessionError
+    from voice_interview.store.sessions import SessionError
 
     q = session.record.questions[turn.index]
     record = q.follow_up if turn.follow_up else q
@@ -375,8 +375,8 @@ def rescore_turn(
         SessionError: nothing to re-score (no audio, no transcript), or a file cannot be written.
         BankError: the question is not in ``bank``.
     """
-    from voice_interview.adapters.sessions import SessionError
     from voice_interview.errors import BankError
+    from voice_interview.store.sessions import SessionError
 
     q = session.record.questions[index]
     record = q.follow_up if follow_up else q
@@ -458,15 +458,15 @@ def run_replay(
         BankError: ``rescore`` with a bank file that is missing or invalid.
     """
     from voice_interview.adapters.models import DEFAULT_ASR_MODEL
-    from voice_interview.adapters.sessions import SessionStore
-    from voice_interview.terminal import PlainReplayView, RichReplayView
+    from voice_interview.practice.display import PlainReplayView, RichReplayView
+    from voice_interview.store.sessions import SessionStore
 
     session = SessionStore(sessions_dir).open(session_ref)
     view: ReplayView = PlainReplayView() if plain or not sys.stdout.isatty() else RichReplayView()
     bank = None
     make_pipeline: Callable[[], AnswerPipeline] | None = None
     if options.rescore:
-        from voice_interview.bank import load_bank
+        from voice_interview.content.banks import load_bank
         from voice_interview.pipeline import build_pipeline
         from voice_interview.scoring.judge import JudgeConfig
 

@@ -19,9 +19,9 @@ from pydantic import (
     model_validator,
 )
 
+from voice_interview.content.folders import data_folder
+from voice_interview.content.tomlfile import load_toml_model
 from voice_interview.errors import BankError
-from voice_interview.resources import data_folder
-from voice_interview.tomlfile import load_toml_model
 
 __all__ = [
     "DEFAULT_BANK_ID",

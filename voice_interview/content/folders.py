@@ -11,7 +11,7 @@ from pathlib import Path
 
 __all__ = ["data_folder"]
 
-_PACKAGE_DIR = Path(__file__).resolve().parent
+_PACKAGE_DIR = Path(__file__).resolve().parents[1]  # voice_interview/
 
 
 def data_folder(name: str) -> Path:

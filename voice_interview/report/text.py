@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from voice_interview.bank import Bank
+from voice_interview.content.banks import Bank
 from voice_interview.core.transcript import Transcript
 from voice_interview.scoring.result import Evaluation
 

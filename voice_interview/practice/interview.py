@@ -19,8 +19,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from voice_interview.adapters.sessions import QuestionStatus, Session, StreamingWavWriter
-from voice_interview.bank import Bank, Question, Round
+from voice_interview.content.banks import Bank, Question, Round
 from voice_interview.core.audio import ASR_SAMPLE_RATE, Audio
 from voice_interview.core.batching import StretchBatcher
 from voice_interview.core.endpointing import (
@@ -32,12 +31,12 @@ from voice_interview.core.endpointing import (
 )
 from voice_interview.core.transcript import Transcript, merge_follow_up
 from voice_interview.errors import AudioError, VoiceInterviewError
-from voice_interview.pipeline import AnswerPipeline
-from voice_interview.protocols import Synthesizer
+from voice_interview.pipeline import AnswerPipeline, Synthesizer
+from voice_interview.practice.display import Display
 from voice_interview.scoring.completeness import assess_completeness, load_turn_taking
 from voice_interview.scoring.followup import FollowUp, choose_follow_up, load_phrasings
 from voice_interview.scoring.result import Evaluation
-from voice_interview.terminal import Display
+from voice_interview.store.sessions import QuestionStatus, Session, StreamingWavWriter
 
 __all__ = ["AnswerOutcome", "Interview", "PracticeOptions", "plan_questions"]
 
