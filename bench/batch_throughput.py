@@ -120,10 +120,10 @@ def worker(model: str, mode: str, repeats: int, answers: list[dict[str, Any]]) -
             BatchOptions,
             InProcessScorer,
             ProcessPoolScorer,
-            read_results,
             run_batch,
         )
         from voice_interview.content.banks import load_bank
+        from voice_interview.store.results import read_results
 
         bank = load_bank()
         jobs, threads_each, batch_size = SETUP[mode]
@@ -152,9 +152,9 @@ def worker(model: str, mode: str, repeats: int, answers: list[dict[str, Any]]) -
                 cpu_times.append(report.cpu_s)
                 if report.failures:
                     raise RuntimeError(f"{mode}: failures {report.failures}")
-                for r in read_results(out / "results.jsonl"):
-                    texts[r["file"]] = r["transcript"]["text"]
-                    scores[r["file"]] = r["overall"]
+                for _, r in read_results(out / "results.jsonl").records:
+                    texts[r.file] = r.evaluation.transcript.text
+                    scores[r.file] = r.evaluation.overall
                 shutil.rmtree(out)
         finally:
             scorer.close()

@@ -126,3 +126,22 @@ def test_focus_is_only_for_behavioral_questions(tmp_path: Path) -> None:
     path.write_text(broken)
     with pytest.raises(BankError, match="focus is for behavioral questions only"):
         load_bank(path)
+
+
+def test_a_broken_bank_names_the_line_of_the_bad_value(tmp_path: Path) -> None:
+    # the bundled bank with one concept weight broken, deep inside the second round
+    text = default_bank_path().read_text(encoding="utf-8")
+    lines = text.splitlines()
+    target = next(i for i, line in enumerate(lines) if i > 700 and line.startswith("weight = "))
+    lines[target] = "weight = -2.0"
+    path = _write(tmp_path, "\n".join(lines) + "\n")
+    with pytest.raises(BankError) as err:
+        load_bank(path)
+    message = str(err.value)
+    assert message.startswith(f"{path}:{target + 1}: rounds.1.questions.") and "weight" in message
+    # a multi-line string holding "key = value" text does not confuse the line scanner
+    from voice_interview.content.tomlfile import toml_line
+
+    doc = 'a = """\nb = 1\n"""\n[[t]]\nb = 2\n[[t]]\nb = 3\n'
+    assert toml_line(doc, ("t", 1, "b")) == 7 and toml_line(doc, ("a",)) == 1
+    assert toml_line(doc, ("t", 0, "nothing")) == 4  # the nearest enclosing table

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,24 +21,28 @@ import numpy as np
 import pytest
 
 from voice_interview.adapters.audio_files import load_audio, write_wav
-from voice_interview.batch.run import (
+from voice_interview.batch.discover import BatchItem, assign_question, discover, read_manifest
+from voice_interview.batch.summary import (
     CSV_COLUMNS,
-    BatchError,
-    BatchItem,
-    ResultsLog,
-    assign_question,
     csv_row,
-    discover,
-    latest_per_file,
-    read_manifest,
-    read_results,
-    resume_key,
     summarize,
     summary_markdown,
     weakest_parts,
 )
 from voice_interview.content.banks import Bank, load_bank
 from voice_interview.core.audio import Audio, concatenate
+from voice_interview.core.transcript import Transcript
+from voice_interview.errors import BatchError
+from voice_interview.scoring.evaluator import LocalEvaluator
+from voice_interview.scoring.result import ConceptResult, Evaluation, StarComponent
+from voice_interview.store.results import (
+    BatchRecord,
+    JsonLinesLog,
+    latest_answers,
+    read_json_lines,
+    read_results,
+    resume_key,
+)
 from voice_interview.store.sessions import SessionStore
 
 REPO = Path(__file__).resolve().parents[1]
@@ -138,7 +143,7 @@ def test_question_assignment_rules(bank: Bank) -> None:
 
 
 def test_single_answer_or_batch(tmp_path: Path) -> None:
-    from voice_interview.batch.run import is_batch
+    from voice_interview.batch.discover import is_batch
 
     wav = tmp_path / "a.wav"
     wav.write_bytes(b"x")
@@ -191,53 +196,113 @@ def test_discover_folders_globs_sessions_and_manifest(tmp_path: Path, bank: Bank
 
 def test_results_log_survives_a_cut_last_line(tmp_path: Path) -> None:
     path = tmp_path / "results.jsonl"
-    log = ResultsLog(path)
+    log = JsonLinesLog(path)
     log.append({"file": "a", "n": 1})
     log.append({"file": "b", "n": 2})
     log.close()
     with path.open("a") as handle:
         handle.write('{"file": "c", "n"')  # killed mid-write
-    assert [r["file"] for r in read_results(path)] == ["a", "b"]
+    assert [r["file"] for _, r in read_json_lines(path)] == ["a", "b"]
     assert path.read_text().endswith('"n"')  # reading alone changes nothing
-    assert [r["file"] for r in read_results(path, repair=True)] == ["a", "b"]
+    assert [r["file"] for _, r in read_json_lines(path, repair=True)] == ["a", "b"]
     assert path.read_text().endswith("}\n")
-    log = ResultsLog(path)
+    log = JsonLinesLog(path)
     log.append({"file": "c", "n": 3})
     log.close()
-    assert [r["file"] for r in read_results(path)] == ["a", "b", "c"]
+    assert [r["file"] for _, r in read_json_lines(path)] == ["a", "b", "c"]
+
+
+_BASE = LocalEvaluator(load_bank()).evaluate(
+    Transcript.from_text("A pool keeps open connections and lends them to requests."),
+    load_bank().question("connection-pooling"),
+)
+
+
+def _evaluation(question: str, overall: int, **update: Any) -> Evaluation:
+    return _BASE.model_copy(update={"question_id": question, "overall": overall, **update})
+
+
+def _batch(file: str, question: str, overall: int, sha: str = "1", **settings: Any) -> BatchRecord:
+    return BatchRecord(
+        _evaluation(question, overall), file, None, sha, {"model": "tiny.en", **settings}
+    )
 
 
 def test_resume_key_and_latest_per_file() -> None:
-    a = {"file": "a", "audio_sha256": "1", "question_id": "q", "settings": {"model": "tiny.en"}}
-    assert resume_key(a) == resume_key(dict(a, overall=3))
-    for change in ({"audio_sha256": "2"}, {"question_id": "r"}, {"settings": {"model": "base"}}):
-        assert resume_key(a) != resume_key({**a, **change})
-    rows = [dict(a, overall=1), {"file": "b", "overall": 2}, dict(a, overall=3)]
-    assert latest_per_file(rows) == [{"file": "b", "overall": 2}, dict(a, overall=3)]
+    a = _batch("a", "q", 1)
+    assert a.resume_key == _batch("a", "q", 3).resume_key
+    assert a.resume_key == resume_key("a", "1", "q", {"model": "tiny.en"})
+    for change in (
+        _batch("a", "q", 1, sha="2"),
+        _batch("a", "r", 1),
+        _batch("a", "q", 1, model="base"),
+    ):
+        assert a.resume_key != change.resume_key
+    rows = [(1, a), (2, _batch("b", "q", 2)), (3, _batch("a", "q", 3))]
+    assert [(n, r.file, r.evaluation.overall) for n, r in latest_answers(rows)] == [
+        (2, "b", 2),
+        (3, "a", 3),
+    ]
+    # the duplicate rule: the same file scored for another question is another answer
+    other = (4, _batch("a", "r", 4))
+    assert [n for n, _ in latest_answers([*rows, other])] == [2, 3, 4]
 
 
-def _record(file: str, candidate: str | None, question: str, overall: int, **kw: Any) -> Any:
-    delivery = {"duration_s": 60.0, "words_per_minute": 140.0, "filler_count": 2}
-    return {"file": file, "candidate": candidate, "question_id": question, "overall": overall,
-            "delivery": delivery, "details": {"content_score": overall},
-            "settings": {"model": "tiny.en"}, **kw}  # fmt: skip
+def test_a_results_file_round_trips_its_records_and_names_its_bad_lines(tmp_path: Path) -> None:
+    path = tmp_path / "results.jsonl"
+    log = JsonLinesLog(path)
+    first, again = (
+        _batch("a.wav", "connection-pooling", 40),
+        _batch("a.wav", "connection-pooling", 70),
+    )
+    log.append(first)
+    log.append({"file": "b.wav", "overall": 3})  # not a result: no transcript
+    log.append(again)
+    log.close()
+    with path.open("a") as handle:
+        handle.write("not json\n")
+    lines = read_results(path)
+    assert [(n, r.to_json_dict()) for n, r in lines.records] == [
+        (1, first.to_json_dict()),
+        (3, again.to_json_dict()),
+    ]
+    assert [(b.line, b.reason.split(":")[0]) for b in lines.bad] == [
+        (2, "not a valid result"),
+        (4, "not a JSON object"),
+    ]
+    assert [n for n, _ in lines.latest()] == [3]
+    assert [(e, later) for e, later, _ in lines.replaced()] == [(1, 3)]
+    back = BatchRecord.from_json_dict(json.loads(json.dumps(again.to_json_dict())))
+    assert back == again
+
+
+def _record(
+    file: str, candidate: str | None, question: str, overall: int, **kw: Any
+) -> BatchRecord:
+    delivery = _BASE.delivery.model_copy(
+        update={"duration_s": 60.0, "words_per_minute": 140.0, "filler_count": 2}
+    )
+    evaluation = _evaluation(
+        question, overall, delivery=delivery, details={"content_score": overall}, **kw
+    )
+    return BatchRecord(evaluation, file, candidate, None, {"model": "tiny.en"})
 
 
 def test_summary_weakest_parts_and_csv_rows() -> None:
-    concepts = [
-        {"label": "Reuses connections", "status": "covered"},
-        {"label": "Pool size", "status": "missing"},
-        {"label": "Timeouts", "status": "partial"},
-    ]
+    concepts = (
+        ConceptResult(id="reuse", label="Reuses connections", status="covered"),
+        ConceptResult(id="size", label="Pool size", status="missing"),
+        ConceptResult(id="timeouts", label="Timeouts", status="partial"),
+    )
     star = {
-        "situation": {"present": True, "score": 90},
-        "task": {"present": True, "score": 40},
-        "action": {"present": True, "score": 80},
-        "result": {"present": False, "score": 0},
+        "situation": StarComponent(present=True, score=90),
+        "task": StarComponent(present=True, score=40),
+        "action": StarComponent(present=True, score=80),
+        "result": StarComponent(present=False, score=0),
     }
     t1 = _record("1.wav", "ann", "pool", 40, kind="technical", concepts=concepts)
     t2 = _record("2.wav", "bob", "pool", 70, kind="technical", concepts=concepts[:1] + concepts[2:])
-    b1 = _record("3.wav", "ann", "own", 81, kind="behavioral", star=star)
+    b1 = _record("3.wav", "ann", "own", 81, kind="behavioral", star=star, concepts=None)
     assert weakest_parts(t1) == ["Pool size"]
     assert weakest_parts(t2) == ["Timeouts"]  # nothing missing: the partial ones
     assert weakest_parts(b1) == ["task", "result"]
@@ -251,7 +316,7 @@ def test_summary_weakest_parts_and_csv_rows() -> None:
     ann, bob = summary.by_candidate
     assert (ann.key, ann.count, ann.min, ann.max) == ("ann", 2, 40, 81)
     assert (bob.key, bob.count, bob.mean) == ("bob", 1, 70.0)
-    assert summarize([dict(t1, candidate=None)]).by_candidate[0].key == "(none)"
+    assert summarize([replace(t1, candidate=None)]).by_candidate[0].key == "(none)"
     text = summary_markdown(summary, failures=2)
     assert "| pool | 2 | 55.0 | 40 | 70 | Pool size (1), Timeouts (1) |" in text
     assert "failed in the last run: 2" in text

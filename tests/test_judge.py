@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -566,6 +569,43 @@ def test_config_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("VOICE_INTERVIEW_JUDGE_TIMEOUT_S", bad)
         with pytest.raises(VoiceInterviewError, match="VOICE_INTERVIEW_JUDGE_TIMEOUT_S"):
             JudgeConfig.from_env()
+
+
+def test_flags_win_and_the_environment_fills_the_rest(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("BASE_URL", "MODEL", "TIMEOUT_S"):
+        monkeypatch.delenv(f"VOICE_INTERVIEW_JUDGE_{name}", raising=False)
+    monkeypatch.setenv("VOICE_INTERVIEW_JUDGE_TIMEOUT_S", "4")
+    monkeypatch.setenv("VOICE_INTERVIEW_JUDGE_MODEL", "env-model")
+    # `score --judge-url URL` once lost the environment's timeout (the judge waited 30 s)
+    assert JudgeConfig.from_env(base_url="http://127.0.0.1:9/v1") == JudgeConfig(
+        base_url="http://127.0.0.1:9/v1", model="env-model", timeout_s=4.0
+    )
+    assert JudgeConfig.from_env(model="flag-model") == JudgeConfig(
+        model="flag-model", timeout_s=4.0
+    )
+    monkeypatch.setenv("VOICE_INTERVIEW_JUDGE_BASE_URL", "http://127.0.0.1:8/v1")
+    assert JudgeConfig.from_env(base_url="http://127.0.0.1:9/v1").base_url == (
+        "http://127.0.0.1:9/v1"
+    )
+
+
+def test_score_command_takes_the_judge_url_flag_and_the_timeout_variable(
+    server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server.mode = "slow"  # answers after 3 s: longer than the 1 s the environment allows
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VOICE_INTERVIEW_JUDGE_")}
+    env["VOICE_INTERVIEW_JUDGE_TIMEOUT_S"] = "1"
+    started = time.monotonic()
+    out = subprocess.run(
+        [sys.executable, "-m", "voice_interview", "score", "--question", QUESTION.id,
+         "--text", _transcript().text, "--judge-url", server.base_url, "--json"],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    elapsed = time.monotonic() - started
+    assert out.returncode == 0, out.stderr
+    judge = json.loads(out.stdout)["judge"]
+    assert judge["status"] == "failed" and "within 1 s" in judge["error"]
+    assert len(server.requests) == 2 and elapsed < 30
 
 
 def test_behavioral_criteria() -> None:

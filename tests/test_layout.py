@@ -96,3 +96,17 @@ def test_the_checker_sees_a_forbidden_import() -> None:
         "    from voice_interview.pipeline import Evaluator\n"
     )
     assert _runtime_imports(guarded) == []
+
+
+def test_the_readme_is_short_and_every_link_of_the_docs_resolves() -> None:
+    import re
+
+    repo = PACKAGE.parent
+    assert (repo / "README.md").stat().st_size <= 15_000
+    pages = [repo / "README.md", repo / "CONTRIBUTING.md", *sorted((repo / "docs").glob("*.md"))]
+    broken = []
+    for page in pages:
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", page.read_text(encoding="utf-8")):
+            if "://" not in target and not (page.parent / target).exists():
+                broken.append(f"{page.relative_to(repo)} -> {target}")
+    assert not broken, "\n".join(broken)

@@ -37,7 +37,6 @@ from voice_interview.report.charts import (
 from voice_interview.report.history import ScorePoint, aggregate, sparkline
 from voice_interview.report.views import (
     answers_from_results,
-    evaluation_from_json,
     label_words,
     locate_quote,
 )
@@ -271,11 +270,11 @@ def test_evaluation_json_contract_round_trips_with_words_in_their_segments() -> 
         }
     )
     original = original.model_copy(update={"transcript": two_segments})
-    back = evaluation_from_json(json.loads(json.dumps(original.to_json_dict())))
+    back = Evaluation.from_json_dict(json.loads(json.dumps(original.to_json_dict())))
     assert back.to_json_dict() == original.to_json_dict()
     assert [len(s.words) for s in back.transcript.segments] == [3, 3]
     with pytest.raises(ValueError, match="transcript"):
-        evaluation_from_json({"overall": 3})
+        Evaluation.from_json_dict({"overall": 3})
 
 
 # --- history -------------------------------------------------------------------------------------

@@ -31,16 +31,29 @@ def _build_parser() -> argparse.ArgumentParser:
         description="A local, private, spoken mock-interview coach.",
         formatter_class=fmt,
     )
-    parser.add_argument("--debug", action="store_true", help="verbose logs and tracebacks")
-    parser.add_argument(
-        "--bank", metavar="FILE", help="question bank TOML (default: the bundled Amazon bank)"
-    )
+    for target in (parser, common := argparse.ArgumentParser(add_help=False)):
+        # SUPPRESS: a value given before the command is not reset by the subcommand's default
+        target.add_argument(
+            "--debug",
+            action="store_true",
+            default=argparse.SUPPRESS,
+            help="verbose logs and tracebacks",
+        )
+        target.add_argument(
+            "--bank",
+            metavar="FILE",
+            default=argparse.SUPPRESS,
+            help="question bank TOML (default: the bundled Amazon bank)",
+        )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("questions", help="list the questions", formatter_class=fmt)
+    def add_command(name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        return sub.add_parser(name, parents=[common], **kwargs)
+
+    p = add_command("questions", help="list the questions", formatter_class=fmt)
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
-    p = sub.add_parser("say", help="speak text with Piper", formatter_class=fmt)
+    p = add_command("say", help="speak text with Piper", formatter_class=fmt)
     p.add_argument("text", help="what to say")
     p.add_argument("-o", "--output", metavar="FILE.wav", help="write a WAV instead of playing")
     p.add_argument("--voice", default=DEFAULT_VOICE, help="voice name or .onnx path")
@@ -52,19 +65,19 @@ def _build_parser() -> argparse.ArgumentParser:
             help="ASR model: tiny.en, base, a CTranslate2 folder, or a faster-whisper name",
         )
 
-    p = sub.add_parser("transcribe", help="transcribe an audio file", formatter_class=fmt)
+    p = add_command("transcribe", help="transcribe an audio file", formatter_class=fmt)
     p.add_argument("file", help="audio file (wav, flac, mp3, ogg/opus, m4a, webm)")
     add_model(p)
     p.add_argument("--question", metavar="ID", help="question it answers (improves accuracy)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
-    p = sub.add_parser(
+    p = add_command(
         "score",
         help="transcribe and score an answer, or a batch of them",
         formatter_class=fmt,
         description="One audio file with --question (and no batch option) prints its "
         "evaluation. Several PATHs, folders (recursive), globs, session folders, --manifest, "
-        "--out, --jobs or --resume run a batch into --out (see README, 'Batch scoring'). "
+        "--out, --jobs or --resume run a batch into --out (see docs/batch.md). "
         "Exit code 1 when any file of a batch failed (each failure is one line on stderr and "
         "in failures.jsonl).",
     )
@@ -130,7 +143,7 @@ def _build_parser() -> argparse.ArgumentParser:
         p.add_argument("--no-captions", action="store_true", help="no live captions")
         p.add_argument("--plain", action="store_true", help="plain text output, no live display")
 
-    p = sub.add_parser(
+    p = add_command(
         "practice", help="a spoken mock interview at the microphone", formatter_class=fmt
     )
     add_interview(p)
@@ -138,7 +151,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output-device", metavar="Y", help="speaker (index or name)")
     p.add_argument("--resume", metavar="SESSION", help="continue a session (folder or id)")
 
-    p = sub.add_parser(
+    p = add_command(
         "demo",
         help="a whole mock interview with a simulated candidate (no microphone)",
         formatter_class=fmt,
@@ -146,7 +159,7 @@ def _build_parser() -> argparse.ArgumentParser:
     add_interview(p)
     p.add_argument("--play", action="store_true", help="play the interviewer on the speakers")
 
-    p = sub.add_parser(
+    p = add_command(
         "replay",
         help="play a saved session with its transcript and scores; --rescore scores it again",
         formatter_class=fmt,
@@ -165,7 +178,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output-device", metavar="Y", help="speaker (index or name)")
     p.add_argument("--plain", action="store_true", help="plain text output, no live highlight")
 
-    p = sub.add_parser(
+    p = add_command(
         "report",
         help="one self-contained HTML report of a session, batch results or a sessions folder",
         formatter_class=fmt,
@@ -193,7 +206,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "--history, the sessions to chart (default: the session's own folder)",
     )
 
-    p = sub.add_parser(
+    p = add_command(
         "history",
         help="progress across sessions: score per round and question over time",
         formatter_class=fmt,
@@ -283,7 +296,7 @@ def _cmd_transcribe(args: argparse.Namespace) -> int:
 
 
 def _cmd_score(args: argparse.Namespace) -> int:
-    from voice_interview.batch.run import is_batch
+    from voice_interview.batch.discover import is_batch
     from voice_interview.content.banks import load_bank
 
     if (
@@ -369,19 +382,9 @@ def _cmd_score_batch(args: argparse.Namespace) -> int:
 
 
 def _judge_config(args: argparse.Namespace) -> Any:
-    from dataclasses import replace
-
     from voice_interview.scoring.judge import JudgeConfig
 
-    config = JudgeConfig.from_env()
-    if args.judge_url is None and args.judge_model is None:
-        return config
-    config = config or JudgeConfig()
-    if args.judge_url is not None:
-        config = replace(config, base_url=args.judge_url)
-    if args.judge_model is not None:
-        config = replace(config, model=args.judge_model)
-    return config
+    return JudgeConfig.from_env(base_url=args.judge_url, model=args.judge_model)
 
 
 def _practice_options(args: argparse.Namespace) -> Any:
@@ -505,6 +508,8 @@ _COMMANDS = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _build_parser().parse_args(argv)
+    args.debug = getattr(args, "debug", False)  # global options: before or after the command
+    args.bank = getattr(args, "bank", None)
     logging.basicConfig(
         level=logging.DEBUG if args.debug else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",

@@ -44,6 +44,20 @@ class Transcriber(Protocol):
         """Transcribe a whole answer; ``question`` (when known) steers spelling."""
         ...
 
+    def load(self) -> object:
+        """Load the model now (batch workers load it once, before their first file)."""
+        ...
+
+    @property
+    def model_name(self) -> str:
+        """The model as resolved (registry name or folder): recorded with every result."""
+        ...
+
+    @property
+    def batch_size(self) -> int:
+        """Speech chunks decoded together (0: window by window): recorded with every result."""
+        ...
+
 
 class Synthesizer(Protocol):
     def synthesize(self, text: str) -> Audio:
@@ -58,6 +72,8 @@ class Synthesizer(Protocol):
 class Evaluator(Protocol):
     name: str
     version: str
+    judge_model: str | None
+    """The LLM judge's model when one is blended in, else None."""
 
     def evaluate(self, transcript: Transcript, question: Question) -> Evaluation:
         """Score a transcript as an answer to ``question``. Pure and deterministic."""

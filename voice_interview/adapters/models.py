@@ -31,8 +31,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     field_validator,
     model_validator,
@@ -40,7 +38,7 @@ from pydantic import (
 
 from voice_interview.adapters.durable import fsync_dir
 from voice_interview.content.folders import data_folder
-from voice_interview.content.tomlfile import load_toml_model
+from voice_interview.content.tomlfile import StrictModel, load_toml_model
 from voice_interview.errors import ModelError
 
 __all__ = [
@@ -123,11 +121,7 @@ _Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 _Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class _Source(_Strict):
+class _Source(StrictModel):
     """One file inside an installed package."""
 
     package: Annotated[str, Field(min_length=1)]  # what to `pip install`
@@ -143,7 +137,7 @@ class _Source(_Strict):
         return path
 
 
-class _FileSpec(_Strict):
+class _FileSpec(StrictModel):
     """One file of a model folder, made of one or more package files (concatenated)."""
 
     name: _Name
@@ -170,7 +164,7 @@ class _FileSpec(_Strict):
         return self
 
 
-class _ModelSpec(_Strict):
+class _ModelSpec(StrictModel):
     engine: Literal["faster-whisper", "piper", "smart-turn"]
     description: Annotated[str, Field(min_length=1)]
     license: Annotated[str, Field(min_length=1)]
@@ -211,7 +205,7 @@ class _ModelSpec(_Strict):
         return next(file for file in self.files if file.name.endswith(suffix))
 
 
-class _Registry(_Strict):
+class _Registry(StrictModel):
     schema_version: Literal[1]
     models: dict[_Name, _ModelSpec]
 

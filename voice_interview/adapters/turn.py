@@ -3,7 +3,7 @@
 Pipecat's open end-of-turn model (BSD-2-Clause, 8 M parameters on a Whisper-tiny encoder) reads
 the intonation and rhythm of the last <= 8 s of 16 kHz audio and returns the probability that
 the speaker has finished. The ONNX file comes from the ``pipecat-ai`` wheel, located without
-importing pipecat (see ``models/registry.toml`` and the README's "How the interviewer decides
+importing pipecat (see ``models/registry.toml`` and docs/practice.md, "How the interviewer decides
 you are done"); it is run here with onnxruntime, already installed with faster-whisper.
 
 The model's input is Whisper's 80-bin log-mel spectrogram of exactly 8 s (800 frames) of

@@ -19,15 +19,9 @@ from rich.progress import (
 from rich.progress import Progress as RichProgress
 from rich.table import Table
 
-from voice_interview.batch.run import (
-    BatchReport,
-    BatchSummary,
-    Failure,
-    GroupStats,
-    Outcome,
-    Progress,
-    format_weakest,
-)
+from voice_interview.batch.discover import Failure
+from voice_interview.batch.run import BatchReport, Outcome, Progress
+from voice_interview.batch.summary import BatchSummary, GroupStats, format_weakest
 
 __all__ = ["ConsoleProgress", "print_report"]
 
@@ -83,8 +77,8 @@ class ConsoleProgress(Progress):
             return  # failures have their own line; skipped files are counted at the end
         r = outcome.record
         print(
-            f"[{self._done}/{self._total} ETA {self._eta()}] {r['file']}: "
-            f"{r['overall']} {r['band']} ({outcome.elapsed_s:.1f} s)",
+            f"[{self._done}/{self._total} ETA {self._eta()}] {r.file}: "
+            f"{r.evaluation.overall} {r.evaluation.band} ({outcome.elapsed_s:.1f} s)",
             file=self.stream,
             flush=True,
         )

@@ -12,15 +12,13 @@ from pathlib import Path
 from typing import Annotated
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     StringConstraints,
     model_validator,
 )
 
 from voice_interview.content.folders import data_folder
-from voice_interview.content.tomlfile import load_toml_model
+from voice_interview.content.tomlfile import StrictModel, load_toml_model
 from voice_interview.errors import BankError
 
 __all__ = [
@@ -47,11 +45,7 @@ class QuestionKind(StrEnum):
     BEHAVIORAL = "behavioral"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Misconception(_Strict):
+class Misconception(StrictModel):
     """A wrong statement a candidate may make about a concept.
 
     In a bank file either a plain string (the statement) or a table with ``signals``: short
@@ -72,7 +66,7 @@ class Misconception(_Strict):
         return {"statement": data} if isinstance(data, str) else data
 
 
-class Concept(_Strict):
+class Concept(StrictModel):
     """One idea an answer should cover (a rubric line), or, on a behavioral question, one thing
     the question is about (its ``focus``)."""
 
@@ -103,7 +97,7 @@ class Concept(_Strict):
     )
 
 
-class Question(_Strict):
+class Question(StrictModel):
     """One interview question. ``kind`` and ``round_id`` are filled in from its round.
 
     Technical and system-design questions carry a rubric (``concepts``, ``model_answer``);
@@ -142,7 +136,7 @@ class Question(_Strict):
         return self.vocabulary
 
 
-class Round(_Strict):
+class Round(StrictModel):
     id: Slug
     title: NonEmpty
     kind: QuestionKind
@@ -168,7 +162,7 @@ class Round(_Strict):
         return self
 
 
-class Bank(_Strict):
+class Bank(StrictModel):
     schema_version: int = Field(ge=1, le=1)
     id: Slug
     company: NonEmpty

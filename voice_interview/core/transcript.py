@@ -14,6 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field
 __all__ = ["Segment", "Transcript", "Word", "merge_follow_up", "merge_transcripts"]
 
 
+_EPS = 1e-3  # s: a word that starts this close to a segment's end belongs to the next one
+
+
 class Word(BaseModel):
     """One recognised word with its time range and the model's probability for it."""
 
@@ -82,6 +85,53 @@ class Transcript(BaseModel):
         """A transcript for a typed answer: text only, no timing."""
         clean = " ".join(text.split())
         return cls(text=clean, duration_s=0.0, model="text")
+
+    @classmethod
+    def from_json_dict(cls, data: dict[str, Any]) -> Transcript:
+        """The transcript back from :meth:`to_json_dict`'s shape.
+
+        That shape lists the words flat and the segments without their words; each word goes
+        back into the segment whose time range holds its start (the last segment takes any
+        left over; words with no segment at all get one of their own).
+
+        Raises:
+            ValueError: not a transcript object (pydantic's ValidationError is one).
+        """
+        if not isinstance(data, dict):
+            raise ValueError("a transcript must be a JSON object")
+        words = [Word.model_validate(w) for w in data.get("words") or ()]
+        raw_segments = data.get("segments") or []
+        segments: list[Segment] = []
+        k = 0
+        for n, seg in enumerate(raw_segments):
+            last = n == len(raw_segments) - 1
+            mine = []
+            while k < len(words) and (last or words[k].start_s < float(seg["end_s"]) - _EPS):
+                mine.append(words[k])
+                k += 1
+            segments.append(
+                Segment(
+                    text=seg["text"], start_s=seg["start_s"], end_s=seg["end_s"], words=tuple(mine)
+                )
+            )
+        if k < len(words):
+            segments.append(
+                Segment(
+                    text=data.get("text", ""),
+                    start_s=words[k].start_s,
+                    end_s=words[-1].end_s,
+                    words=tuple(words[k:]),
+                )
+            )
+        return cls(
+            text=data.get("text", ""),
+            segments=tuple(segments),
+            duration_s=data.get("duration_s") or 0.0,
+            language=data.get("language"),
+            model=data.get("model") or "unknown",
+            options=data.get("options") or {},
+            discarded=tuple(Segment.model_validate(d) for d in data.get("discarded") or ()),
+        )
 
     def to_json_dict(self) -> dict[str, Any]:
         """The documented JSON shape (``transcribe --json`` and the evaluator's ``transcript``)."""

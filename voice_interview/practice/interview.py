@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from voice_interview.adapters.models import DEFAULT_ASR_MODEL
 from voice_interview.content.banks import Bank, Question, Round
 from voice_interview.core.audio import ASR_SAMPLE_RATE, Audio
 from voice_interview.core.batching import StretchBatcher
@@ -106,7 +107,7 @@ class PracticeOptions:
     per_round: int | None = None
     shuffle: bool = False
     seed: int | None = None
-    model: str = "tiny.en"
+    model: str = DEFAULT_ASR_MODEL
     end_silence_s: float = EndpointOptions.end_silence_s
     max_answer_s: float = EndpointOptions.max_answer_s
     follow_up: bool = True

@@ -8,22 +8,20 @@ here writes HTML.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from voice_interview.content.banks import Bank, Question
 from voice_interview.core.text import normalize_text
-from voice_interview.core.transcript import Segment, Transcript, Word
-from voice_interview.errors import BankError, ReportError, VoiceInterviewError
+from voice_interview.core.transcript import Transcript, Word
+from voice_interview.errors import BankError, BatchError, ReportError, VoiceInterviewError
 from voice_interview.report.charts import DeliveryChart, clip_spans, clip_times, delivery_chart
 from voice_interview.report.media import EmbeddedAudio, try_embed
 from voice_interview.scoring.result import ConceptResult, Evaluation
+from voice_interview.store.results import BatchRecord, read_results
 from voice_interview.store.sessions import Session, SessionError
 
 __all__ = [
@@ -34,7 +32,6 @@ __all__ = [
     "WordView",
     "answers_from_results",
     "answers_from_session",
-    "evaluation_from_json",
     "evidence_times",
     "label_words",
     "locate_quote",
@@ -504,57 +501,6 @@ def _session_answer(session: Session, index: int, bank: Bank | None, audio: bool
 # --- batch results -------------------------------------------------------------------------------
 
 
-def evaluation_from_json(data: dict[str, Any]) -> Evaluation:
-    """An :class:`Evaluation` from its JSON contract (``Evaluation.to_json_dict()``).
-
-    The contract lists words flat and segments without their words; each word goes back into
-    the segment whose time range holds its start (the last segment takes any left over).
-
-    Raises:
-        ValueError: the object is not a valid evaluation.
-    """
-    raw_tr = data.get("transcript")
-    if not isinstance(raw_tr, dict):
-        raise ValueError("no 'transcript' object")
-    words = [Word.model_validate(w) for w in raw_tr.get("words") or ()]
-    raw_segments = raw_tr.get("segments") or []
-    segments: list[Segment] = []
-    k = 0
-    for n, s in enumerate(raw_segments):
-        last = n == len(raw_segments) - 1
-        mine = []
-        while k < len(words) and (last or words[k].start_s < float(s["end_s"]) - _EPS):
-            mine.append(words[k])
-            k += 1
-        segments.append(
-            Segment(text=s["text"], start_s=s["start_s"], end_s=s["end_s"], words=tuple(mine))
-        )
-    if k < len(words):  # words but no segments
-        segments.append(
-            Segment(
-                text=raw_tr.get("text", ""),
-                start_s=words[k].start_s,
-                end_s=words[-1].end_s,
-                words=tuple(words[k:]),
-            )
-        )
-    transcript = Transcript(
-        text=raw_tr.get("text", ""),
-        segments=tuple(segments),
-        duration_s=raw_tr.get("duration_s") or 0.0,
-        language=raw_tr.get("language"),
-        model=raw_tr.get("model") or "unknown",
-        options=raw_tr.get("options") or {},
-    )
-    fields = {k: v for k, v in data.items() if k in Evaluation.model_fields and k != "transcript"}
-    try:
-        return Evaluation.model_validate({**fields, "transcript": transcript})
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ValueError(f"{where}: {first['msg']}") from exc
-
-
 @dataclass(frozen=True)
 class BatchRow:
     """One line of the batch table (a failed line has no evaluation)."""
@@ -587,52 +533,33 @@ def answers_from_results(
         ReportError: the file cannot be read.
     """
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
+        lines = read_results(path)
+    except BatchError as exc:
         raise ReportError(
-            f"{path}: cannot read the results ({exc}); pass the results.jsonl that "
-            "`voice-interview score --out DIR` wrote"
+            f"{exc}; pass the results.jsonl that `voice-interview score --out DIR` wrote"
         ) from exc
-    notes: list[str] = []
-    records: dict[str, tuple[int, dict[str, Any]]] = {}
-    rows: list[BatchRow] = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-            if not isinstance(record, dict):
-                raise ValueError("not a JSON object")
-        except ValueError as exc:
-            rows.append(_failed_row(number, f"line {number}", f"not a JSON object ({exc})"))
-            continue
-        key = f"{record.get('file')}|{record.get('question_id')}"
-        if key in records:
-            notes.append(
-                f"{record.get('file')}: scored again on line {number}; the earlier result "
-                f"(line {records[key][0]}) is not shown."
-            )
-        records[key] = (number, record)
+    notes = [
+        f"{record.file}: scored again on line {later}; the earlier result (line {earlier}) "
+        "is not shown."
+        for earlier, later, record in lines.replaced()
+    ]
+    rows = [
+        _failed_row(bad.line, str((bad.raw or {}).get("file") or f"line {bad.line}"), bad.reason,
+                    bad.raw)
+        for bad in lines.bad
+    ]  # fmt: skip
     answers: list[AnswerView] = []
-    for number, record in sorted(records.values(), key=lambda r: r[0]):
-        file = str(record.get("file") or "")
-        if "overall" not in record and record.get("error"):
-            rows.append(_failed_row(number, file, str(record["error"]), record))
-            continue
-        try:
-            evaluation = evaluation_from_json(record)
-        except (ValueError, KeyError, TypeError) as exc:
-            rows.append(_failed_row(number, file, f"not a valid result: {exc}", record))
-            continue
-        view = _batch_answer(len(answers) + 1, path.parent, file, record, evaluation, bank, audio)
+    for number, record in lines.latest():
+        evaluation = record.evaluation
+        view = _batch_answer(len(answers) + 1, path.parent, record, bank, audio)
         answers.append(view)
         d = evaluation.delivery
         rows.append(
             BatchRow(
                 anchor=view.anchor,
                 line=number,
-                file=file,
-                candidate=str(record.get("candidate") or ""),
+                file=record.file,
+                candidate=record.candidate or "",
                 question_id=evaluation.question_id,
                 kind=view.kind,
                 overall=evaluation.overall,
@@ -675,14 +602,9 @@ def _failed_row(
 
 
 def _batch_answer(
-    number: int,
-    base: Path,
-    file: str,
-    record: dict[str, Any],
-    evaluation: Evaluation,
-    bank: Bank | None,
-    audio: bool,
+    number: int, base: Path, record: BatchRecord, bank: Bank | None, audio: bool
 ) -> AnswerView:
+    file, evaluation = record.file, record.evaluation
     question, _ = _bank_lookup(bank, evaluation.question_id)
     view = AnswerView(
         anchor=f"a{number}",
@@ -693,7 +615,7 @@ def _batch_answer(
         status=evaluation.band,
         evaluation=evaluation,
         file=file,
-        candidate=record.get("candidate") or None,
+        candidate=record.candidate or None,
     )
     _apply_bank(view, bank)
     turn = TurnView(

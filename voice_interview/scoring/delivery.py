@@ -40,10 +40,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from voice_interview.content.folders import data_folder
-from voice_interview.content.tomlfile import load_toml_model
+from voice_interview.content.tomlfile import StrictModel, load_toml_model
 from voice_interview.core.text import normalize_text
 from voice_interview.core.transcript import Transcript, Word
 from voice_interview.errors import DeliveryLexiconError
@@ -62,10 +62,6 @@ MAX_TOP_FILLERS = 5
 
 
 # --------------------------------------------------------------------------- lexicon file
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 def _key(phrase: str) -> str:
@@ -89,7 +85,7 @@ def _check_template(template: str, where: str, **sample: Any) -> None:
         ) from exc
 
 
-class FillerLexicon(_Strict):
+class FillerLexicon(StrictModel):
     always: tuple[str, ...]
     set_off: tuple[str, ...] = ()
     tag_questions: tuple[str, ...] = ()
@@ -102,7 +98,7 @@ class FillerLexicon(_Strict):
         return self
 
 
-class HedgeLexicon(_Strict):
+class HedgeLexicon(StrictModel):
     phrases: tuple[str, ...]
 
     @model_validator(mode="after")
@@ -111,7 +107,7 @@ class HedgeLexicon(_Strict):
         return self
 
 
-class PaceNorm(_Strict):
+class PaceNorm(StrictModel):
     good_min_wpm: float = Field(gt=0)
     good_max_wpm: float
     zero_below_wpm: float = Field(ge=0)
@@ -130,7 +126,7 @@ class PaceNorm(_Strict):
         return self.shown.format(**self.model_dump(exclude={"shown"}))
 
 
-class RateNorm(_Strict):
+class RateNorm(StrictModel):
     """A 'lower is better' rate: full marks up to ``good_max``, 0 from ``zero_at``."""
 
     good_max: float = Field(ge=0)
@@ -154,7 +150,7 @@ class RateNorm(_Strict):
         return self.shown.format(**self._fields(long_pause_s))
 
 
-class LengthNorm(_Strict):
+class LengthNorm(StrictModel):
     min_s: float = Field(ge=0)
     max_s: float
     shown: str
@@ -171,7 +167,7 @@ class LengthNorm(_Strict):
         return self.shown.format(**self.model_dump(exclude={"shown"}))
 
 
-class Norms(_Strict):
+class Norms(StrictModel):
     words_per_minute: PaceNorm
     fillers_per_100_words: RateNorm
     pauses_per_minute: RateNorm
@@ -179,7 +175,7 @@ class Norms(_Strict):
     answer_length: dict[str, LengthNorm] = Field(default_factory=dict)
 
 
-class ScoreWeights(_Strict):
+class ScoreWeights(StrictModel):
     pace: float = Field(ge=0)
     fillers: float = Field(ge=0)
     pauses: float = Field(ge=0)
@@ -192,12 +188,12 @@ class ScoreWeights(_Strict):
         return self
 
 
-class ScoreSettings(_Strict):
+class ScoreSettings(StrictModel):
     weights: ScoreWeights
     length_tip_weight: float = Field(default=0.2, ge=0)
 
 
-class TipTemplates(_Strict):
+class TipTemplates(StrictModel):
     fillers: str
     pace_fast: str
     pace_slow: str
@@ -236,7 +232,7 @@ class TipTemplates(_Strict):
         return self
 
 
-class DeliveryLexicon(_Strict):
+class DeliveryLexicon(StrictModel):
     """The validated contents of ``prompts/scoring/delivery.toml`` (see its header)."""
 
     schema_version: Literal[1]

@@ -2,7 +2,7 @@
 
 Behavioral answers are scored on STAR structure (``star.py``), technical and system-design
 answers on rubric concept coverage (``concepts.py``), every answer on delivery
-(``delivery.py``). The overall score and its weights are documented in README ("How answers
+(``delivery.py``). The overall score and its weights are documented in docs/scoring.md ("How answers
 are scored"); the sub-scores are echoed in ``Evaluation.details``.
 """
 
@@ -45,6 +45,7 @@ from voice_interview.scoring.result import (
 from voice_interview.scoring.semantic import Embedder, cosine_matrix, default_embedder
 from voice_interview.scoring.sentences import TimedSentence, timed_sentences
 from voice_interview.scoring.star import StarAssessment, assess_star
+from voice_interview.scoring.tips import load_tips
 
 __all__ = ["EvaluatorOptions", "LocalEvaluator"]
 
@@ -64,7 +65,7 @@ class EvaluatorOptions:
             short lists of what a strong story shows, so similarities run lower.
         off_topic_cap: ``overall`` ceiling for an off-topic answer or a refusal.
         strong_min, solid_min, weak_min: band thresholds on ``overall`` (the calibrated scale
-            puts them half-way between grades; README "What the score means").
+            puts them half-way between grades; docs/scoring.md "What the score means").
     """
 
     off_topic_margin: float = 0.04
@@ -93,6 +94,7 @@ class LocalEvaluator:
 
     name = "local"
     version = EVALUATOR_VERSION
+    judge_model: str | None = None
 
     def __init__(
         self,
@@ -187,13 +189,7 @@ class LocalEvaluator:
                 delivery.word_count,
             )
             tips += self._star_tips(star, question, features)
-            tips.append(
-                (
-                    "length",
-                    "Give the story room: about 200 words (a minute and a half) for the "
-                    "context, your own steps and the outcome.",
-                )
-            )
+            tips.append(("length", load_tips()["behavioral"]["length"]))
             t = texts["behavioral"]
             shows = " or ".join(f.label.lower() for f in question.focus)
             values = {"share": round(100 * features["first_person"]), "words": delivery.word_count}
@@ -220,13 +216,7 @@ class LocalEvaluator:
                     for m in concepts.misconceptions
                 ]
             tips += self._concept_tips(question, concepts)
-            tips.append(
-                (
-                    "length",
-                    "Go a level deeper: about 150 words (a minute) leaves room for how it works "
-                    "and its trade-offs, not only the definitions.",
-                )
-            )
+            tips.append(("length", load_tips()["technical"]["length"]))
             reasons.update(_technical_reasons(concepts, delivery.word_count, texts["technical"]))
         calibration = (
             load_calibration()[kind]
@@ -279,14 +269,10 @@ class LocalEvaluator:
             details["off_topic"] = {"closer_to": closer_to, "refusal": refused}
             first = sentences[0].text if sentences else ""
             where = f" (it sounds like an answer to {closer_to!r})" if closer_to else ""
-            tips.insert(
-                0,
-                (
-                    "on_topic",
-                    f'Your answer ("{_shorten(first, 10)}") does not address the question{where}: '
-                    f"{question.text}",
-                ),
+            text = load_tips()["any"]["off_topic"].format(
+                quote=_shorten(first, 10), closer=where, question=question.text
             )
+            tips.insert(0, ("on_topic", text))
         overall = round(max(0.0, min(100.0, score)))
         if band is None:
             band = band_for(overall, opts.strong_min, opts.solid_min, opts.weak_min)
@@ -334,98 +320,57 @@ class LocalEvaluator:
     def _star_tips(
         star: StarAssessment, question: Question, features: dict[str, float]
     ) -> list[tuple[str, str]]:
+        t = load_tips()["behavioral"]
         tips: list[tuple[str, str]] = []
         checks = {c.id: c for c in star.checks}
         if features.get("focus", 1.0) < 1.0 and question.focus:
             shows = " or ".join(f.label.lower() for f in question.focus)
-            tips.append(
-                (
-                    "focus",
-                    f"Your story does not clearly show what the question asks about ({shows}). "
-                    f"Pick a story that does, and say it: {question.text}",
-                )
-            )
-        if not checks["specific-situation"].passed and checks["specific-situation"].evidence:
-            tips.append(
-                (
-                    "real_story",
-                    f'You said "{_shorten(checks["specific-situation"].evidence)}": that is a '
-                    "habit, not a story. Tell one specific time it happened: when, where, what "
-                    "was at stake.",
-                )
-            )
-        if not checks["first-person-actions"].passed and checks["first-person-actions"].evidence:
-            tips.append(
-                (
-                    "first_person",
-                    f'You said "{_shorten(checks["first-person-actions"].evidence)}": the '
-                    'interviewer is hiring you, not the team. Say what "I" did.',
-                )
-            )
+            tips.append(("focus", t["focus"].format(focus=shows, question=question.text)))
+        situation = checks["specific-situation"]
+        if not situation.passed and situation.evidence:
+            tips.append(("real_story", t["real_story"].format(quote=_shorten(situation.evidence))))
+        first_person = checks["first-person-actions"]
+        if not first_person.passed and first_person.evidence:
+            quote = _shorten(first_person.evidence)
+            tips.append(("first_person", t["first_person"].format(quote=quote)))
         result = star.components["result"]
         if result.present and not checks["quantified-result"].passed and result.evidence:
-            tips.append(
-                (
-                    "quantified",
-                    f'Your result ("{_shorten(result.evidence)}") has no number: how much '
-                    "faster, cheaper, fewer errors or users?",
-                )
-            )
+            tips.append(("quantified", t["quantified"].format(quote=_shorten(result.evidence))))
         for part in ("result", "action", "situation", "task"):
             comp = star.components[part]
             if not comp.present and comp.tip:
-                tips.append((part, f"Missing {part}: {comp.tip}"))
+                tips.append((part, t["missing_part"].format(part=part, tip=comp.tip)))
         if not checks["learning"].passed:
-            tips.append(
-                (
-                    "learning",
-                    "Close with what you learned, or what you would do differently next time.",
-                )
-            )
+            tips.append(("learning", t["learning"]))
         return tips
 
     @staticmethod
     def _concept_tips(question: Question, concepts: ConceptAssessment) -> list[tuple[str, str]]:
+        t = load_tips()["technical"]
         tips: list[tuple[str, str]] = []
         for m in concepts.misconceptions:
-            tips.append(
-                (
-                    "no_misconception",
-                    f'You said "{_shorten(m.sentence.text)}". That is a common misconception '
-                    f"({m.concept}): it is not true that {m.statement[0].lower()}"
-                    f"{m.statement[1:]}",
-                )
+            statement = f"{m.statement[0].lower()}{m.statement[1:]}"
+            text = t["misconception"].format(
+                quote=_shorten(m.sentence.text), concept=m.concept, statement=statement
             )
+            tips.append(("no_misconception", text))
         if concepts.list_like_share > 0 and concepts.named_terms:
-            terms = ", ".join(f'"{t}"' for t in concepts.named_terms[:4])
-            tips.append(
-                (
-                    "explained",
-                    f"You named {terms} without explaining them: say what each does and when "
-                    "you would use it.",
-                )
-            )
+            terms = ", ".join(f'"{term}"' for term in concepts.named_terms[:4])
+            tips.append(("explained", t["explained"].format(terms=terms)))
         by_id = {c.id: c for c in question.concepts}
         missing = sorted(
             (r for r in concepts.results if r.status == "missing"),
             key=lambda r: (not r.required, -r.weight),
         )
         for r in missing[:2]:
-            tips.append(
-                (
-                    "required" if r.required else "tradeoffs" if r.tradeoff else "depth",
-                    f'Not covered: "{r.label}". For example: {by_id[r.id].paraphrases[0]}',
-                )
-            )
+            feature = "required" if r.required else "tradeoffs" if r.tradeoff else "depth"
+            example = by_id[r.id].paraphrases[0]
+            tips.append((feature, t["not_covered"].format(label=r.label, example=example)))
         for r in concepts.results:
             if r.status == "partial" and r.evidence:
-                tips.append(
-                    (
-                        "required" if r.required else "tradeoffs" if r.tradeoff else "depth",
-                        f'You touched on "{r.label}" ("{_shorten(r.evidence)}"): explain how '
-                        "it works and why it matters.",
-                    )
-                )
+                feature = "required" if r.required else "tradeoffs" if r.tradeoff else "depth"
+                text = t["partial"].format(label=r.label, quote=_shorten(r.evidence))
+                tips.append((feature, text))
                 break
         return tips
 

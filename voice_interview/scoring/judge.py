@@ -121,15 +121,21 @@ class JudgeConfig:
             raise ValueError(f"judge max_retries must be >= 0, got {self.max_retries}")
 
     @classmethod
-    def from_env(cls) -> JudgeConfig | None:
-        """The judge configured by environment variables, or None (judge off).
-
-        ``VOICE_INTERVIEW_JUDGE_BASE_URL``, ``VOICE_INTERVIEW_JUDGE_MODEL`` and
-        ``VOICE_INTERVIEW_JUDGE_TIMEOUT_S``; the judge is on when the base URL or the model is
-        set (an empty value counts as unset).
+    def from_env(
+        cls, *, base_url: str | None = None, model: str | None = None
+    ) -> JudgeConfig | None:
+        """The judge configured by command-line flags and environment variables, or None
+        (judge off). The one place they combine: a flag (``base_url``, ``model``) wins for what
+        it sets, and the environment fills the rest (``VOICE_INTERVIEW_JUDGE_BASE_URL``,
+        ``VOICE_INTERVIEW_JUDGE_MODEL``, ``VOICE_INTERVIEW_JUDGE_TIMEOUT_S``). The judge is on
+        when a base URL or a model is set either way (an empty value counts as unset).
         """
-        base_url = os.environ.get("VOICE_INTERVIEW_JUDGE_BASE_URL", "").strip() or None
-        model = os.environ.get("VOICE_INTERVIEW_JUDGE_MODEL", "").strip() or None
+        base_url = (base_url or "").strip() or (
+            os.environ.get("VOICE_INTERVIEW_JUDGE_BASE_URL", "").strip() or None
+        )
+        model = (model or "").strip() or (
+            os.environ.get("VOICE_INTERVIEW_JUDGE_MODEL", "").strip() or None
+        )
         if base_url is None and model is None:
             return None
         raw_timeout = os.environ.get("VOICE_INTERVIEW_JUDGE_TIMEOUT_S", "").strip()
@@ -528,6 +534,7 @@ class JudgedEvaluator:
         self.weight = weight
         self.name = f"{local.name}+llm-judge"
         self.version = local.version
+        self.judge_model: str | None = judge.config.model
 
     def evaluate(self, transcript: Transcript, question: Question) -> Evaluation:
         evaluation = self.local.evaluate(transcript, question)

@@ -1,4 +1,4 @@
-"""The evaluation result: the stable JSON contract every evaluator returns (see README).
+"""The evaluation result: the stable JSON contract every evaluator returns (docs/scoring.md).
 
 ``Evaluation.to_json_dict()`` is the documented ``--json`` shape, one object per answer:
 ``question_id, kind, overall, band, star, concepts, delivery, tips, evaluator, transcript``
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from voice_interview.core.transcript import Transcript
 
@@ -36,7 +36,7 @@ STAR_PARTS = ("situation", "task", "action", "result")
 # The bands are the grades of tests/data/DEVSET.md an interviewer would give: strong 3,
 # solid 2, needs work 1, no signal 0; "off-topic" is a 0 for an answer about something else
 # (another question, or a refusal). The thresholds sit half-way between grades on the
-# calibrated scale (scoring/calibration.py, README "What the score means").
+# calibrated scale (scoring/calibration.py, docs/scoring.md "What the score means").
 Band = Literal["strong", "solid", "needs work", "no signal", "off-topic"]
 STRONG_MIN = 75
 SOLID_MIN = 55
@@ -196,6 +196,26 @@ class Evaluation(_Frozen):
     details: dict[str, Any] = Field(
         default_factory=dict, description="Sub-scores and weights behind ``overall``."
     )
+
+    @classmethod
+    def from_json_dict(cls, data: dict[str, Any]) -> Evaluation:
+        """An evaluation back from :meth:`to_json_dict` (a results.jsonl line, ``score
+        --json``); fields it does not know (a batch line's ``file`` ...) are ignored.
+
+        Raises:
+            ValueError: not a valid evaluation, with the first field that is wrong.
+        """
+        raw = data.get("transcript") if isinstance(data, dict) else None
+        if not isinstance(raw, dict):
+            raise ValueError("no 'transcript' object")
+        try:
+            transcript = Transcript.from_json_dict(raw)
+            fields = {k: v for k, v in data.items() if k in cls.model_fields and k != "transcript"}
+            return cls.model_validate({**fields, "transcript": transcript})
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise ValueError(f"{where}: {first['msg']}") from exc
 
     def to_json_dict(self) -> dict[str, Any]:
         return {

@@ -22,6 +22,7 @@ from voice_interview.content.folders import data_folder
 from voice_interview.scoring.result import STAR_PARTS, StarCheck, StarComponent
 from voice_interview.scoring.semantic import Embedder, cosine_matrix
 from voice_interview.scoring.sentences import TimedSentence
+from voice_interview.scoring.tips import load_tips
 
 __all__ = ["StarAssessment", "StarLexicon", "assess_star", "load_star_lexicon"]
 
@@ -180,16 +181,12 @@ def assess_star(
         "action": min(100, round(40 + 50 * i_share + 10 * (len(by_part["action"]) - 1))),
         "result": 55 + 45 * result_numbers,
     }
-    tips = {
-        "situation": "Open with one specific time: when, where you worked, what was at stake.",
-        "task": "Say what you personally had to achieve, and why it mattered.",
-        "action": "Walk through what you did, step by step, in the first person.",
-        "result": "Close with the measurable outcome: time, money, errors or users, in numbers.",
-    }
+    texts = load_tips()["star"]
+    tips = {part: texts[part] for part in STAR_PARTS}
     if i_share < 0.5:
-        tips["action"] = 'Say "I", not only "we": what did you yourself decide and do?'
+        tips["action"] = texts["action_we"]
     if by_part["result"] and not result_numbers:
-        tips["result"] = "Put a number on the result: how much faster, cheaper, fewer errors?"
+        tips["result"] = texts["result_number"]
 
     # A story told in the past with one "I'd" in it ("I told their lead I'd take it") is
     # still a story: without a situation, past actions in enough sentences outweigh the "I'd".
@@ -203,9 +200,7 @@ def assess_star(
         # "I always..." / "I'd..." answers tell no story: nothing happened, so no STAR part is
         # there, however action-like the sentences sound.
         labeled = [x if x.label == "other" else replace(x, label="other") for x in labeled]
-        tips["situation"] = (
-            "Tell one specific time it happened, not what you usually do or would do."
-        )
+        tips["situation"] = texts["situation_hypothetical"]
     components: dict[str, StarComponent] = {}
     for part in STAR_PARTS:
         best = _quote(labeled, part)
