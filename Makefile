@@ -44,7 +44,7 @@ $(STAMP): pyproject.toml
 $(LLM_STAMP): $(STAMP)
 	@echo "Installing the llm-test extra: builds llama-cpp-python from source once (minutes)..."
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$(BUILD_JOBS) \
-		$(BIN)/python -m pip install --quiet -e '.[dev,llm-test]'
+		$(BIN)/python -m pip install --quiet -e '.[dev,llm-test,distributed]'
 	@touch $(LLM_STAMP)
 
 install: $(STAMP)

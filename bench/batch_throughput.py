@@ -24,7 +24,15 @@ fsync'd results.jsonl/csv/summary):
 * ``batched``: one process, 2 threads, faster-whisper's ``BatchedInferencePipeline``
   (batch_size 8) in place of ``WhisperModel.transcribe``, same prompt, VAD and word timestamps
   (``TranscribeOptions.batch_size``).
-* ``batched-processes``: both: two processes of 1 thread, each with the batched pipeline.
+* ``batched-processes``: both: two processes of 1 thread, each with the batched pipeline
+  (the local engine's default).
+* ``ray-1node``: the Ray engine (``--engine ray``) on one Ray node with 2 CPUs: two actors of
+  1 thread with the batched pipeline, i.e. ``batched-processes`` on Ray.
+* ``ray-2nodes``: the Ray engine on two Ray nodes of 1 CPU each, on this machine.
+
+The Ray modes run inside a network namespace with only loopback (``unshare --net``, as root),
+because Ray registers its nodes under the machine's network address; the cluster is started
+for each run and not counted in ``startup_s`` (the actors loading their models is).
 
 Writes ``bench/results/batch-<date>.md`` and ``.json`` with the CPU model and thread counts.
 """
@@ -42,6 +50,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -50,7 +59,17 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-MODES = ("baseline", "threads", "processes", "batched", "batched-processes")
+MODES = (
+    "baseline",
+    "threads",
+    "processes",
+    "batched",
+    "batched-processes",
+    "ray-1node",
+    "ray-2nodes",
+)
+RAY_NODES = {"ray-1node": (2,), "ray-2nodes": (1, 1)}  # CPUs of each node
+RAY_PORT = 6392
 SETUP = {  # mode: (worker processes, recogniser threads each, ASR batch size)
     "threads": (1, 0, 0),
     "processes": (2, 1, 0),
@@ -75,6 +94,35 @@ def make_answers(folder: Path, lengths: list[float]) -> list[dict[str, Any]]:
         path = write_wav(audio, folder / f"candidate{i + 1}__{QUESTION}.wav")
         rows.append({"path": str(path), "audio_s": audio.duration_s, "reference": reference})
     return rows
+
+
+def in_loopback_cluster(command: list[str], cpus: tuple[int, ...], folder: Path) -> list[str]:
+    """``command`` wrapped to run inside a new network namespace (only ``lo``) with a Ray
+    cluster of ``len(cpus)`` nodes started for it and stopped after it."""
+    import shlex
+
+    ray = shlex.quote(str(Path(sys.executable).with_name("ray")))
+    temp = tempfile.mkdtemp(prefix="vi-ray-", dir="/tmp")  # Ray's socket paths must be short
+    common = "--disable-usage-stats --object-store-memory 100000000"
+    starts = [
+        f"{ray} start --head --port {RAY_PORT} --num-cpus {cpus[0]} {common} "
+        f"--include-dashboard=false --temp-dir {temp} >{temp}/head.log 2>&1"
+    ] + [
+        f"{ray} start --address 127.0.0.1:{RAY_PORT} --num-cpus {n} {common} "
+        f">>{temp}/nodes.log 2>&1"
+        for n in cpus[1:]
+    ]
+    script = "\n".join(
+        [
+            "set -e",
+            "ip link set lo up",
+            f"export RAY_AUTH_MODE=disabled RAY_USAGE_STATS_ENABLED=0 RAY_TMPDIR={temp}",
+            f"trap '{ray} stop --force >/dev/null 2>&1; rm -rf {temp}' EXIT",
+            *starts,
+            shlex.join(command),
+        ]
+    )
+    return ["unshare", "--net", "bash", "-c", script]
 
 
 def _wer(references: list[str], hypotheses: list[str]) -> float:
@@ -120,22 +168,32 @@ def worker(model: str, mode: str, repeats: int, answers: list[dict[str, Any]]) -
             BatchOptions,
             InProcessScorer,
             ProcessPoolScorer,
+            Scorer,
             run_batch,
         )
         from voice_interview.content.banks import load_bank
         from voice_interview.store.results import read_results
 
         bank = load_bank()
-        jobs, threads_each, batch_size = SETUP[mode]
-        options = BatchOptions(jobs=jobs, model=model, asr_batch_size=batch_size)
-        scorer: InProcessScorer | ProcessPoolScorer
-        if jobs > 1:
-            scorer = ProcessPoolScorer(model, bank, None, options, threads=threads_each)
+        scorer: Scorer
+        if mode in RAY_NODES:
+            from voice_interview.batch.ray_engine import RayScorer
+
+            jobs, batch_size = sum(RAY_NODES[mode]), 8
+            options = BatchOptions(model=model, engine="ray", ray_address=f"127.0.0.1:{RAY_PORT}")
+            scorer = RayScorer(model, bank, None, options, options.ray_address)
+            nodes = " + ".join(f"{c} CPU" for c in RAY_NODES[mode])
+            threads = f"Ray: nodes of {nodes}, {jobs} actors x 1 thread, batched(8)"
         else:
-            scorer = InProcessScorer(model, bank, None, options, cpu_threads=threads_each)
-        threads = f"{jobs} process(es) x {threads_each or available_cores()} thread(s)" + (
-            f", BatchedInferencePipeline({batch_size})" if batch_size else ""
-        )
+            jobs, threads_each, batch_size = SETUP[mode]
+            options = BatchOptions(jobs=jobs, model=model, asr_batch_size=batch_size)
+            if jobs > 1:
+                scorer = ProcessPoolScorer(model, bank, None, options, threads=threads_each)
+            else:
+                scorer = InProcessScorer(model, bank, None, options, cpu_threads=threads_each)
+            threads = f"{jobs} process(es) x {threads_each or available_cores()} thread(s)" + (
+                f", BatchedInferencePipeline({batch_size})" if batch_size else ""
+            )
         scorer.start()
         startup_s = time.perf_counter() - t0
         try:
@@ -145,7 +203,7 @@ def worker(model: str, mode: str, repeats: int, answers: list[dict[str, Any]]) -
                 report = run_batch(
                     paths,
                     bank,
-                    BatchOptions(out_dir=out, jobs=jobs, model=model, asr_batch_size=batch_size),
+                    replace(options, out_dir=out),
                     scorer=scorer,
                 )
                 times.append(time.perf_counter() - t)
@@ -213,12 +271,11 @@ def main() -> int:
             for round_ in range(args.repeats):
                 for mode in args.modes:
                     print(f"{model} round {round_ + 1} {mode} ...", file=sys.stderr, flush=True)
-                    proc = subprocess.run(
-                        [sys.executable, __file__, "--worker", model, mode, str(answers_file),
-                         "--repeats", "1"],
-                        capture_output=True,
-                        text=True,
-                    )  # fmt: skip
+                    command = [sys.executable, __file__, "--worker", model, mode,
+                               str(answers_file), "--repeats", "1"]  # fmt: skip
+                    if mode in RAY_NODES:
+                        command = in_loopback_cluster(command, RAY_NODES[mode], folder)
+                    proc = subprocess.run(command, capture_output=True, text=True)
                     if proc.returncode != 0:
                         print(proc.stderr, file=sys.stderr)
                         raise SystemExit(f"{model} {mode} failed")
@@ -292,6 +349,23 @@ def main() -> int:
             f"{ratio:.2f} | {TARGET.get(r['model'], 0):.0f}x | {r['cpu_s_per_audio_s']:.3f} | "
             f"{statistics.median(r['cores_busy_runs']):.2f} | {r['wer']:.1%} |"
         )
+    for model in args.models:  # issue 12: Ray's overhead on one machine <= 15 % of throughput
+        local = runs.get((model, "batched-processes"))
+        for mode in ("ray-1node", "ray-2nodes"):
+            ray_runs = runs.get((model, mode))
+            if local and ray_runs:
+                ratio = statistics.median(
+                    r["audio_s_per_wall_s"] / b["audio_s_per_wall_s"]
+                    for r, b in zip(ray_runs, local, strict=True)
+                )
+                cpu = statistics.median(r["cpu_s_per_audio_s"] for r in ray_runs) / (
+                    statistics.median(b["cpu_s_per_audio_s"] for b in local)
+                )
+                lines.append(
+                    f"\n{model}: {mode} against the local engine (batched-processes), same "
+                    f"rounds: throughput x{ratio:.2f} (overhead {1 - ratio:.0%}; target <= "
+                    f"15%), CPU s per audio s x{cpu:.2f}."
+                )
     report = "\n".join(lines) + "\n"
     print(report)
     out = Path(args.out)

@@ -13,9 +13,15 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from voice_interview.errors import VoiceInterviewError
+
+if TYPE_CHECKING:  # imported lazily below, so that --help stays fast
+    from rich.console import Console
+
+    from voice_interview.practice.interview import PracticeOptions
+    from voice_interview.scoring.judge import JudgeConfig
 
 logger = logging.getLogger("voice_interview")
 
@@ -228,6 +234,17 @@ def _add_batch_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--resume", action="store_true", help="skip files already scored in --out")
     p.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default=d.engine,
+        help="where a batch is scored: this machine, or a Ray cluster (docs/batch.md)",
+    )
+    p.add_argument(
+        "--ray-address",
+        metavar="ADDR",
+        help="the Ray cluster, host:port (default: env RAY_ADDRESS, else a local Ray)",
+    )
+    p.add_argument(
         "--asr-batch-size",
         type=int,
         default=d.asr_batch_size,
@@ -240,7 +257,7 @@ def _add_batch_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _console(stderr: bool = False) -> Any:
+def _console(stderr: bool = False) -> Console:
     from rich.console import Console
 
     return Console(stderr=stderr, highlight=False)
@@ -305,7 +322,9 @@ def _cmd_score(args: argparse.Namespace) -> int:
         and is_batch(
             args.paths,
             args.question,
-            batch_options_given=bool(args.manifest or args.out or args.resume)
+            batch_options_given=bool(
+                args.manifest or args.out or args.resume or args.engine != "local"
+            )
             or args.jobs is not None,
         )
     ):
@@ -361,6 +380,8 @@ def _cmd_score_batch(args: argparse.Namespace) -> int:
             max_file_mb=args.max_file_mb,
             max_duration_s=args.max_duration_s,
             asr_batch_size=args.asr_batch_size,
+            engine=args.engine,
+            ray_address=args.ray_address,
         )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -381,13 +402,13 @@ def _cmd_score_batch(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
-def _judge_config(args: argparse.Namespace) -> Any:
+def _judge_config(args: argparse.Namespace) -> JudgeConfig | None:
     from voice_interview.scoring.judge import JudgeConfig
 
     return JudgeConfig.from_env(base_url=args.judge_url, model=args.judge_model)
 
 
-def _practice_options(args: argparse.Namespace) -> Any:
+def _practice_options(args: argparse.Namespace) -> PracticeOptions:
     from voice_interview.practice.interview import PracticeOptions
 
     return PracticeOptions(

@@ -76,6 +76,7 @@ FailureReason = (
         "bad-session",
         "error",
         "internal-error",
+        "worker-crashed",
     ]
 )
 """Why a file of a batch was not scored (failures.jsonl's ``reason``; docs/batch.md)."""

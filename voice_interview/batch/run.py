@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from voice_interview.adapters.models import DEFAULT_ASR_MODEL
 from voice_interview.adapters.whisper import DEFAULT_BATCH_SIZE
@@ -62,6 +62,7 @@ __all__ = [
     "BatchOptions",
     "BatchReport",
     "InProcessScorer",
+    "Job",
     "Outcome",
     "ProcessPoolScorer",
     "Progress",
@@ -81,12 +82,8 @@ RESULTS_CSV = "results.csv"
 SUMMARY_FILE = "summary.md"
 
 DEFAULT_JOBS = 2
-"""Worker processes, one recogniser thread each (with :data:`DEFAULT_ASR_BATCH_SIZE`).
-Measured on 2 cores with 1-3 minute answers (``bench/results/batch-2026-11-26.md``): two
-single-threaded processes with the batched recogniser used the least CPU per audio second
-(tiny.en 0.048, base 0.087 CPU s per audio s, against 0.077/0.109 for one process with two
-threads) and were the fastest (median 13.4x real time with tiny.en, 6.0x with base, evaluation
-included, on a machine shared with other load)."""
+"""Worker processes, one recogniser thread each: on 2 cores, two single-threaded workers with
+the batched recogniser did the most audio per CPU second (docs/batch.md#parallelism)."""
 
 DEFAULT_ASR_BATCH_SIZE = DEFAULT_BATCH_SIZE  # the recogniser's one default (adapters/whisper.py)
 
@@ -107,6 +104,10 @@ class BatchOptions:
         model: ASR model name (as for ``transcribe``).
         max_file_mb: larger files fail with reason ``too-large`` before they are read.
         max_duration_s: longer recordings fail with reason ``too-long`` before transcription.
+        engine: ``local`` (this machine: :data:`DEFAULT_JOBS` processes) or ``ray`` (Ray
+            actors, one per CPU of the cluster: :mod:`voice_interview.batch.ray_engine`).
+        ray_address: the Ray cluster (``host:port``); None: ``RAY_ADDRESS``, else a local Ray
+            started for this run.
         asr_batch_size: speech chunks the recogniser decodes together (faster-whisper's
             BatchedInferencePipeline); 0 = window by window as in live practice. See
             :data:`DEFAULT_ASR_BATCH_SIZE` for why 8.
@@ -119,6 +120,8 @@ class BatchOptions:
     max_file_mb: float = 100.0
     max_duration_s: float = 900.0
     asr_batch_size: int = DEFAULT_ASR_BATCH_SIZE
+    engine: Literal["local", "ray"] = "local"
+    ray_address: str | None = None
 
     def __post_init__(self) -> None:
         if self.jobs < 1:
@@ -393,11 +396,30 @@ class ProcessPoolScorer:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-Scorer = InProcessScorer | ProcessPoolScorer
+class Scorer(Protocol):
+    """Where a batch's files are scored: this process, a process pool, or a Ray cluster."""
+
+    settings: dict[str, Any]
+    """What every result depends on besides the audio (:func:`batch_settings`)."""
+
+    def start(self) -> None:
+        """Load the models; called once, before the first file."""
+        ...
+
+    def run(self, jobs: Iterable[Job]) -> Iterator[Outcome]:
+        """Score the files, yielding each outcome as it finishes (any order)."""
+        ...
+
+    def close(self) -> None: ...
 
 
 def make_scorer(model: str, bank: Bank, judge: JudgeConfig | None, options: BatchOptions) -> Scorer:
-    """``jobs == 1``: in this process with every core; else ``jobs`` processes sharing them."""
+    """``engine == "ray"``: Ray actors; ``jobs == 1``: in this process with every core; else
+    ``jobs`` processes sharing them."""
+    if options.engine == "ray":
+        from voice_interview.batch.ray_engine import RayScorer, ray_address
+
+        return RayScorer(model, bank, judge, options, ray_address(options.ray_address))
     if options.jobs == 1:
         return InProcessScorer(model, bank, judge, options)
     from voice_interview.adapters.whisper import available_cores

@@ -21,14 +21,8 @@ from dataclasses import dataclass
 __all__ = ["HESITATION_PROMPT", "RecognizerPrompt", "build_prompt"]
 
 HESITATION_PROMPT = "Um, uh, hmm."
-"""Disfluent lead-in that keeps Whisper from cleaning up fillers.
-
-Kept deliberately short. Measured on tests/data/real-speech (tiny.en / base, int8, beam 5):
-no prompt 5.3 % / 2.6 % WER; this prompt 4.6 % / 4.0 %; a chatty lead-in ("Umm, so, uh, let me
-think... Hmm, I mean, I'd say, uh, the main thing is...") 16.6 % / 3.3 %, because tiny.en then
-invents a YouTube-style sign-off after the last word ("let me know in the comments below").
-On the Piper-spoken sample answers it keeps "So, um, connection pooling" that the unprompted
-model writes as "So, connection pooling"."""
+"""Disfluent lead-in that keeps Whisper from cleaning up fillers; kept short, because a chatty
+one made tiny.en invent sign-offs after the last word (docs/transcription.md)."""
 
 _MAX_HOTWORD_CHARS = 300  # faster-whisper truncates hotwords at half the 448-token context
 

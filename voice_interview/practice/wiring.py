@@ -11,16 +11,29 @@ from __future__ import annotations
 import logging
 import sys
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from voice_interview.content.banks import Bank, Question, Round
 from voice_interview.content.folders import data_folder
 from voice_interview.core.audio import Audio
 from voice_interview.errors import BankError
+
+if TYPE_CHECKING:
+    from voice_interview.practice.display import Display
+    from voice_interview.practice.interview import (
+        Interview,
+        Keys,
+        Microphone,
+        PracticeOptions,
+        Speaker,
+    )
+    from voice_interview.store.sessions import Session
+
+    MicrophoneFor = Callable[[Question, bool], AbstractContextManager[Microphone]]
 
 __all__ = ["SilentSpeaker", "load_sample_answers", "run_demo", "run_practice"]
 
@@ -44,7 +57,7 @@ def load_sample_answers() -> dict[str, dict[str, str]]:
     }
 
 
-def _display(plain: bool, captions: bool) -> Any:
+def _display(plain: bool, captions: bool) -> Display:
     from voice_interview.practice.display import PlainDisplay, RichDisplay
 
     if plain or not sys.stdout.isatty():
@@ -54,10 +67,10 @@ def _display(plain: bool, captions: bool) -> Any:
 
 def _session_and_plan(
     bank: Bank,
-    options: Any,
+    options: PracticeOptions,
     sessions_dir: Path,
     resume: str | None,
-) -> tuple[Any, list[tuple[Round, Question]], int]:
+) -> tuple[Session, list[tuple[Round, Question]], int]:
     from voice_interview.practice.interview import plan_questions
     from voice_interview.store.sessions import SessionStore
 
@@ -81,7 +94,7 @@ def _session_and_plan(
 def run_practice(
     *,
     bank: Bank,
-    options: Any,
+    options: PracticeOptions,
     sessions_dir: Path,
     resume: str | None,
     input_device: str | None,
@@ -89,17 +102,17 @@ def run_practice(
     plain: bool,
 ) -> Path:
     """A live mock interview at the microphone. Returns the session folder."""
-    from voice_interview.adapters.devices import Microphone, Speaker
+    from voice_interview.adapters import devices
     from voice_interview.practice.display import KeyReader
 
     session, plan, start = _session_and_plan(bank, options, sessions_dir, resume)
-    speaker = Speaker(_device(output_device))
+    speaker = devices.Speaker(_device(output_device))
     # One input stream for the whole interview: the microphone keeps listening between an
     # answer and the interviewer's next words (a candidate who goes on is heard), and a device
     # that allows one stream at a time is never opened twice.
-    with Microphone(_device(input_device)) as shared, KeyReader() as keys:
+    with devices.Microphone(_device(input_device)) as shared, KeyReader() as keys:
 
-        def microphone(question: Question, follow_up: bool) -> AbstractContextManager[Any]:
+        def microphone(question: Question, follow_up: bool) -> AbstractContextManager[Microphone]:
             return nullcontext(shared)
 
         _interview(bank, options, session, speaker, microphone, plain, keys).run(plan, start)
@@ -109,13 +122,13 @@ def run_practice(
 
 def _interview(
     bank: Bank,
-    options: Any,
-    session: Any,
-    speaker: Any,
-    microphone: Any,
+    options: PracticeOptions,
+    session: Session,
+    speaker: Speaker,
+    microphone: MicrophoneFor,
     plain: bool,
-    keys: Any,
-) -> Any:
+    keys: Keys | None,
+) -> Interview:
     """The interview loop with the real engines; only the devices differ between callers."""
     from voice_interview.adapters.piper import PiperSynthesizer
     from voice_interview.adapters.turn import SmartTurnDetector
@@ -147,13 +160,13 @@ def _device(name: str | None) -> int | str | None:
 def run_demo(
     *,
     bank: Bank,
-    options: Any,
+    options: PracticeOptions,
     sessions_dir: Path,
     play: bool,
     plain: bool,
 ) -> Path:
     """The whole mock interview with a simulated candidate (no microphone). Same loop."""
-    from voice_interview.adapters.devices import FileMicrophone, Speaker
+    from voice_interview.adapters import devices
     from voice_interview.adapters.piper import PiperSynthesizer, SpeechOptions
     from voice_interview.core.endpointing import EndpointOptions
 
@@ -167,7 +180,7 @@ def run_demo(
     candidate = PiperSynthesizer(SpeechOptions(length_scale=1.1))
 
     @contextmanager
-    def microphone(question: Question, follow_up: bool) -> Iterator[Any]:
+    def microphone(question: Question, follow_up: bool) -> Iterator[Microphone]:
         entry = answers[question.id]
         text = entry.get("follow_up", "") if follow_up else entry["text"]
         audio = candidate.synthesize(text or "I'm not sure.")
@@ -175,11 +188,11 @@ def run_demo(
         # each answer's transcript before it listens on (see practice._OpenAnswer). Enough
         # trailing silence for an unfinished-sounding answer to be nudged and end.
         trailing = options.end_silence_s + EndpointOptions().nudge_reply_s + 1.0
-        mic = FileMicrophone(audio, realtime=0.0, trailing_silence_s=trailing)
+        mic = devices.FileMicrophone(audio, realtime=0.0, trailing_silence_s=trailing)
         with mic:
             yield mic
 
-    speaker: Any = Speaker() if play else SilentSpeaker()
+    speaker: Speaker = devices.Speaker() if play else SilentSpeaker()
     interview = _interview(bank, options, session, speaker, microphone, plain, None)
     interview.run(plan, start)
     if interview.latencies:

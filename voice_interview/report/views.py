@@ -12,7 +12,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 from voice_interview.content.banks import Bank, Question
 from voice_interview.core.text import normalize_text
@@ -22,6 +22,7 @@ from voice_interview.report.charts import DeliveryChart, clip_spans, clip_times,
 from voice_interview.report.media import EmbeddedAudio, try_embed
 from voice_interview.scoring.result import ConceptResult, Evaluation
 from voice_interview.store.results import BatchRecord, read_results
+from voice_interview.store.schema import Turn
 from voice_interview.store.sessions import Session, SessionError
 
 __all__ = [
@@ -354,16 +355,17 @@ def _no_audio(path: Path | None, what: str) -> tuple[EmbeddedAudio | None, str |
     return None, None
 
 
-def has_saved(turn: Any, what: str) -> bool:
+def has_saved(turn: Turn | None, what: Literal["transcript", "evaluation"]) -> bool:
     """Whether a session turn has a saved ``transcript`` or ``evaluation``: the file practice
     wrote or, once ``replay --rescore`` has run, a newer version of it (the turn's
     ``versions``; an interrupted answer can have a version and no original)."""
+    # (getattr: a turn read from an older schema may lack ``versions``)
     return turn is not None and (
         getattr(turn, what, None) is not None or bool(getattr(turn, "versions", None))
     )
 
 
-def _version_note(turn: Any, label: str) -> str | None:
+def _version_note(turn: Turn | None, label: str) -> str | None:
     versions = getattr(turn, "versions", None) or []
     if not versions:
         return None
@@ -374,7 +376,25 @@ def _version_note(turn: Any, label: str) -> str | None:
     )
 
 
-def _load(session: Session, index: int, follow_up: bool, what: str, notes: list[str]) -> Any:
+@overload
+def _load(
+    session: Session, index: int, follow_up: bool, what: Literal["transcript"], notes: list[str]
+) -> Transcript | None: ...
+
+
+@overload
+def _load(
+    session: Session, index: int, follow_up: bool, what: Literal["evaluation"], notes: list[str]
+) -> Evaluation | None: ...
+
+
+def _load(
+    session: Session,
+    index: int,
+    follow_up: bool,
+    what: Literal["transcript", "evaluation"],
+    notes: list[str],
+) -> Transcript | Evaluation | None:
     turn = session.record.questions[index]
     rec = turn.follow_up if follow_up else turn
     if not has_saved(rec, what):

@@ -40,7 +40,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-BATCH_FIELDS = ("file", "candidate", "audio_sha256", "settings")
+BATCH_FIELDS = ("file", "candidate", "audio_sha256", "settings", "worker")
 """What a results.jsonl line adds to the evaluation's JSON contract."""
 
 
@@ -63,6 +63,8 @@ class BatchRecord:
     settings: dict[str, Any]
     """What the result depends on besides the audio (model, bank and its hash, evaluator,
     judge model, recogniser batch size, app version): ``batch.run.batch_settings``."""
+    worker: dict[str, Any] | None = None
+    """Where it was scored, on a Ray cluster: ``{"node": <Ray node id>, "pid": ...}``."""
 
     @property
     def question_id(self) -> str:
@@ -84,6 +86,7 @@ class BatchRecord:
             "candidate": self.candidate,
             "audio_sha256": self.audio_sha256,
             "settings": self.settings,
+            **({"worker": self.worker} if self.worker is not None else {}),
         }
 
     @classmethod
@@ -103,7 +106,10 @@ class BatchRecord:
             raise ValueError("'audio_sha256' is not a string")
         if not isinstance(settings, dict):
             raise ValueError("'settings' is not an object")
-        return cls(Evaluation.from_json_dict(data), file, candidate, sha, settings)
+        worker = data.get("worker")
+        if worker is not None and not isinstance(worker, dict):
+            raise ValueError("'worker' is not an object")
+        return cls(Evaluation.from_json_dict(data), file, candidate, sha, settings, worker)
 
 
 @dataclass(frozen=True)
