@@ -29,9 +29,10 @@ BUILD_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 # virtual speakers and microphones (tests/pulse.py); alsa-utils for aplay/arecord when debugging;
 # chromium: the headless browser the HTML report tests drive (through playwright);
 # build-essential + cmake compile llama-cpp-python for the real-model judge test;
-# espeak-ng is the second voice of bench/turn_taking.py.
+# espeak-ng is the second voice of bench/turn_taking.py; iproute2 (ip) and util-linux (unshare)
+# give the Ray tests a network namespace with only loopback.
 SYSTEM_PACKAGES := libportaudio2 pulseaudio pulseaudio-utils libasound2-plugins alsa-utils \
-	chromium build-essential cmake espeak-ng
+	chromium build-essential cmake espeak-ng iproute2 util-linux
 
 .PHONY: install demo test test-fast lint format bench calibrate system-deps clean
 

@@ -89,6 +89,15 @@ def _folder(tmp_path: Path) -> Path:
         ("dee__dive-deep.wav", "sense_and_sensibility_01_austen_64kb-0890.wav"),
     ):
         shutil.copy(REAL_SPEECH / clip, folder / name)
+    # a long answer too: the recogniser's output on it once depended on the worker's OpenMP
+    # threads (batch.run.one_openmp_thread), which short clips did not show
+    from voice_interview.adapters.audio_files import load_audio, write_wav
+    from voice_interview.core.audio import Audio, concatenate
+
+    manifest = [json.loads(x) for x in (REAL_SPEECH / "manifest.jsonl").read_text().splitlines()]
+    clips = [load_audio(REAL_SPEECH / row["audio"]) for row in manifest]
+    parts = [x for c in clips for x in (c, Audio.silence(1.5))] * 2  # about two minutes
+    write_wav(concatenate(parts), folder / "gus__scalable-backend.wav")
     (folder / "eve__ownership.wav").write_bytes(b"")  # empty
     (folder / "fay__ownership.mp3").write_text("not audio at all")
     return folder

@@ -21,6 +21,7 @@ import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -305,6 +306,24 @@ class InProcessScorer:
         pass
 
 
+@contextmanager
+def one_openmp_thread() -> Iterator[None]:
+    """``OMP_NUM_THREADS=1`` for the worker processes started inside: each worker already uses
+    one recogniser thread, and the OpenMP/BLAS libraries under it read this variable once, at
+    import. It is what Ray gives an actor with one CPU, and the recogniser's output depends on
+    it (measured: other words on 1-3 minute answers with it unset), so the local and the Ray
+    engine give the same transcripts and scores (tests/test_ray.py)."""
+    before = os.environ.get("OMP_NUM_THREADS")
+    os.environ["OMP_NUM_THREADS"] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["OMP_NUM_THREADS"]
+        else:
+            os.environ["OMP_NUM_THREADS"] = before
+
+
 _worker: InProcessScorer | None = None
 
 
@@ -359,11 +378,12 @@ class ProcessPoolScorer:
         """Start every worker and wait until each has loaded its model (a task runs only once
         its worker's initializer is done, so seeing every worker's pid means all are ready)."""
         ready: set[int] = set()
-        for _ in range(100):
-            futures = [self._pool.submit(_worker_ready) for _ in range(self.jobs)]
-            ready |= {f.result() for f in futures}
-            if len(ready) >= self.jobs:
-                return
+        with one_openmp_thread():  # the workers are spawned here and inherit it
+            for _ in range(100):
+                futures = [self._pool.submit(_worker_ready) for _ in range(self.jobs)]
+                ready |= {f.result() for f in futures}
+                if len(ready) >= self.jobs:
+                    return
         logger.debug("only %d of %d workers answered the start check", len(ready), self.jobs)
 
     def run(self, jobs: Iterable[Job]) -> Iterator[Outcome]:
