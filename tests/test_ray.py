@@ -178,7 +178,10 @@ def test_a_worker_node_killed_mid_batch_loses_nothing_and_repeats_nothing(
     assert len(files) == len(set(files))  # exactly once
 
 
-def test_resume_after_the_driver_is_killed_scores_the_rest_once(tmp_path: Path) -> None:
+@pytest.mark.parametrize("signal", ["INT", "KILL"], ids=["ctrl-c", "kill-9"])
+def test_resume_after_the_driver_is_stopped_scores_the_rest_once(
+    tmp_path: Path, signal: str
+) -> None:
     folder = tmp_path / "answers"
     folder.mkdir()
     clips = sorted(p for p in REAL_SPEECH.iterdir() if p.suffix in (".flac", ".wav"))
@@ -187,7 +190,18 @@ def test_resume_after_the_driver_is_killed_scores_the_rest_once(tmp_path: Path) 
         shutil.copy(clip, folder / f"c{i}__dive-deep{clip.suffix}")
     out = tmp_path / "out"
     results = out / "results.jsonl"
-    score = f"$VI score {folder} --out {out} --engine ray --ray-address 127.0.0.1:{PORT}"
+    # a background job of a non-interactive shell starts with SIGINT ignored; this wrapper
+    # gives the driver the default disposition back, as a terminal's Ctrl-C would find it
+    wrapper = tmp_path / "interruptible.py"
+    wrapper.write_text(
+        "import os, signal, sys\n"
+        "signal.signal(signal.SIGINT, signal.SIG_DFL)\n"
+        "os.execv(sys.executable, [sys.executable, '-m', 'voice_interview', *sys.argv[1:]])\n"
+    )
+    score = (
+        f"{sys.executable} {wrapper} score {folder} --out {out} --engine ray "
+        f"--ray-address 127.0.0.1:{PORT}"
+    )
     log = in_loopback_cluster(
         tmp_path,
         f"""\
@@ -198,19 +212,72 @@ def test_resume_after_the_driver_is_killed_scores_the_rest_once(tmp_path: Path) 
             [ -s {results} ] && break
             sleep 0.2
         done
-        kill -9 $DRIVER; wait $DRIVER
+        kill -{signal} $DRIVER; wait $DRIVER
+        echo "first-exit=$?"
         echo "first-run=$(wc -l < {results})"
         {score} --resume
         echo "score-exit=$?"
         """,
     )
     assert "score-exit=0" in log, log
+    if signal == "INT":  # Ctrl-C: exit 130, and what was finished is kept
+        assert "first-exit=130" in log, log
     first = int(log.split("first-run=")[1].split()[0])
     files = [r["file"] for r in _lines(results)]
     assert 1 <= first < len(clips)  # killed after its first result, before its last
     assert sorted(files) == sorted(str(folder / f"c{i}__dive-deep{c.suffix}")
                                    for i, c in enumerate(clips))  # fmt: skip
     assert len(files) == len(set(files))  # the resumed run skipped what was done
+
+
+_CRASHING_DRIVER = """\
+import os, sys
+from pathlib import Path
+
+from voice_interview.batch.ray_engine import RayScorer, _Worker
+from voice_interview.batch.run import BatchOptions, run_batch
+from voice_interview.content.banks import load_bank
+
+
+class Crashing(_Worker):  # a fake at the actor boundary: the process dies on one file
+    def score(self, item, sha, data):
+        if "poison" in item.file.name:
+            os._exit(3)
+        return super().score(item, sha, data)
+
+
+bank = load_bank()
+options = BatchOptions(out_dir=Path(sys.argv[2]), engine="ray", ray_address=sys.argv[3])
+scorer = RayScorer(options.model, bank, None, options, options.ray_address, worker=Crashing)
+report = run_batch([sys.argv[1]], bank, options, scorer=scorer)
+print("report-exit", report.exit_code, "scored", report.scored)
+"""
+
+
+def test_a_file_that_kills_its_worker_twice_fails_alone(tmp_path: Path) -> None:
+    folder = tmp_path / "answers"
+    folder.mkdir()
+    clips = ["1089-134686-0000.flac", "1089-134691-0001.flac", "1089-134686-0001.flac"]
+    for i, clip in enumerate(clips):
+        shutil.copy(REAL_SPEECH / clip, folder / f"c{i}__ownership.flac")
+    shutil.copy(REAL_SPEECH / clips[0], folder / "poison__ownership.flac")
+    driver = tmp_path / "crashing_driver.py"
+    driver.write_text(_CRASHING_DRIVER)
+    out = tmp_path / "out"
+    log = in_loopback_cluster(
+        tmp_path,
+        f"""\
+        set +e
+        {sys.executable} {driver} {folder} {out} 127.0.0.1:{PORT}
+        """,
+    )
+    assert "report-exit 1 scored 3" in log, log  # the three good files, after two crashes
+    failures = _lines(out / "failures.jsonl")
+    assert [(Path(f["file"]).name, f["reason"]) for f in failures] == [
+        ("poison__ownership.flac", "worker-crashed")
+    ]
+    scored = sorted(Path(r["file"]).name for r in _lines(out / "results.jsonl"))
+    assert scored == [f"c{i}__ownership.flac" for i in range(3)]
 
 
 def test_an_unreachable_cluster_is_one_line_naming_the_address(tmp_path: Path) -> None:

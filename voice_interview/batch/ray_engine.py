@@ -11,9 +11,11 @@ local engines, so discovery, question rules, outputs, resume and exit codes are 
 * **Results** stream back as each file finishes; run_batch appends and fsyncs each one. Every
   result records ``worker``: ``{"node": <Ray node id>, "pid": <process id>}``.
 * **Faults**: a worker that dies (its node lost, a crash) is dropped and its unfinished files
-  go to the others; a file that was being scored by a worker that died twice fails alone
-  (``worker-crashed``); nothing finished is lost or written twice (the driver writes each
-  result once, when it arrives). An unreachable cluster is one line naming the address.
+  go to the others; when its CPU frees up again (a crash on a node that is still there) a new
+  worker takes its place (bounded); a file that was being scored by a worker that died twice
+  fails alone (``worker-crashed``); nothing finished is lost or written twice (the driver
+  writes each result once, when it arrives). An unreachable cluster is one line naming the
+  address.
 
 Ray is imported only here and only when this engine is used (``pip install
 'voice-interview[distributed]'``).
@@ -26,6 +28,7 @@ import logging
 import os
 import socket
 import tempfile
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -48,6 +51,8 @@ MAX_CRASHES = 2
 
 _IN_FLIGHT = 2  # files queued per worker, so one is ready when the other finishes
 _PROBE_TIMEOUT_S = 3.0
+_REPLACE_POLLS, _REPLACE_POLL_S = 10, 0.5  # how long a dead worker's CPU may take to free up
+_REPLACE_READY_S = 120.0  # a replacement's model load
 _NEED_BYTES = "need-bytes"
 
 
@@ -129,14 +134,18 @@ class RayScorer:
         judge: JudgeConfig | None,
         options: BatchOptions,
         address: str | None = None,
+        worker: type[_Worker] | None = None,
     ) -> None:
+        """``worker`` replaces the actor class (tests: a worker that crashes on one file)."""
         from voice_interview.batch.run import InProcessScorer
 
         # the settings every result records, computed here (the model is resolved, not loaded)
         self.settings = InProcessScorer(model, bank, judge, options, cpu_threads=1).settings
         self._args = (model, bank, judge, options)
+        self._worker_class = worker or _Worker
         self.address = address
         self._actors: list[Any] = []
+        self._remote: Any = None
         self._started_ray = False
 
     def start(self) -> None:
@@ -168,8 +177,10 @@ class RayScorer:
         self._started_ray = True
         resources: dict[str, float] = ray.cluster_resources()  # type: ignore[no-untyped-call]
         cpus = max(1, int(resources.get("CPU", 1)))
-        remote = ray.remote(num_cpus=1, max_restarts=0, max_task_retries=0)(_Worker)
-        self._actors = [remote.remote(*self._args) for _ in range(cpus)]
+        self._remote = ray.remote(num_cpus=1, max_restarts=0, max_task_retries=0)(
+            self._worker_class
+        )
+        self._actors = [self._remote.remote(*self._args) for _ in range(cpus)]
         # wait until each has loaded its model, so the first files pay no load time
         workers = ray.get([a.ready.remote() for a in self._actors])
         nodes = {w["node"] for w in workers}
@@ -186,6 +197,7 @@ class RayScorer:
         ]
         queue.reverse()  # pop() from the end keeps the discovery order
         crashes: dict[Path, int] = {}
+        replacements = 2 * len(self._actors)  # bounded: a crash loop must end
         alive = list(self._actors)
         busy: dict[Any, int] = {a: 0 for a in alive}
         running: dict[Any, tuple[Any, BatchItem, str | None, bytes | None]] = {}
@@ -212,6 +224,12 @@ class RayScorer:
                 if actor in alive:
                     alive.remove(actor)
                     logger.warning("a Ray worker died: %s", exc)
+                    if replacements > 0:  # a crash on a live node frees its CPU again
+                        fresh = self._replacement()
+                        if fresh is not None:
+                            replacements -= 1
+                            alive.append(fresh)
+                            busy[fresh] = 0
                 crashes[item.file] = crashes.get(item.file, 0) + 1
                 if crashes[item.file] >= MAX_CRASHES:
                     yield Outcome(
@@ -234,6 +252,24 @@ class RayScorer:
                 queue.append((item, sha, payload))
                 continue
             yield result
+
+    def _replacement(self) -> Any | None:
+        """A new worker where a dead one's CPU became free again (its node is alive), loaded
+        and ready; None when no CPU frees up (the node itself was lost)."""
+        import ray
+
+        for _ in range(_REPLACE_POLLS):
+            free: dict[str, float] = ray.available_resources()  # type: ignore[no-untyped-call]
+            if free.get("CPU", 0) >= 1:
+                actor = self._remote.remote(*self._args)
+                done, _ = ray.wait([actor.ready.remote()], timeout=_REPLACE_READY_S)
+                if done:
+                    self._actors.append(actor)
+                    return actor
+                ray.kill(actor)
+                return None
+            time.sleep(_REPLACE_POLL_S)
+        return None
 
     def close(self) -> None:
         if not self._started_ray:
