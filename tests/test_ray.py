@@ -75,6 +75,19 @@ def _free_loopback_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _clips(tmp_path: Path, count: int, question: str) -> tuple[Path, list[str]]:
+    """A folder of ``count`` real recordings answering ``question``, and their sorted paths."""
+    folder = tmp_path / "answers"
+    folder.mkdir()
+    clips = sorted(p for p in REAL_SPEECH.iterdir() if p.suffix in (".flac", ".wav"))
+    files = [
+        shutil.copy(clip, folder / f"c{i}__{question}{clip.suffix}")
+        for i, clip in enumerate(c for c in clips if c.name != "jfk.flac")
+        if i < count
+    ]
+    return folder, sorted(str(f) for f in files)
+
+
 def _lines(path: Path) -> list[dict[str, Any]]:
     return [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
 
@@ -143,12 +156,7 @@ def test_two_nodes_score_a_folder_like_the_local_engine(tmp_path: Path) -> None:
 def test_a_worker_node_killed_mid_batch_loses_nothing_and_repeats_nothing(
     tmp_path: Path,
 ) -> None:
-    folder = tmp_path / "answers"
-    folder.mkdir()
-    clips = sorted(p for p in REAL_SPEECH.iterdir() if p.suffix in (".flac", ".wav"))
-    clips = [c for c in clips if c.name != "jfk.flac"][:8]
-    for i, clip in enumerate(clips):
-        shutil.copy(clip, folder / f"c{i}__ownership{clip.suffix}")
+    folder, expected = _clips(tmp_path, 8, "ownership")
     out = tmp_path / "out"
     results = out / "results.jsonl"
     log = in_loopback_cluster(
@@ -173,8 +181,7 @@ def test_a_worker_node_killed_mid_batch_loses_nothing_and_repeats_nothing(
     assert "killed=" in log and "score-exit=0" in log, log
     assert "a Ray worker died" in log, log  # the kill came while it still had files
     files = [r["file"] for r in _lines(results)]
-    assert sorted(files) == sorted(str(folder / f"c{i}__ownership{c.suffix}")
-                                   for i, c in enumerate(clips))  # fmt: skip
+    assert sorted(files) == expected
     assert len(files) == len(set(files))  # exactly once
 
 
@@ -182,12 +189,7 @@ def test_a_worker_node_killed_mid_batch_loses_nothing_and_repeats_nothing(
 def test_resume_after_the_driver_is_stopped_scores_the_rest_once(
     tmp_path: Path, signal: str
 ) -> None:
-    folder = tmp_path / "answers"
-    folder.mkdir()
-    clips = sorted(p for p in REAL_SPEECH.iterdir() if p.suffix in (".flac", ".wav"))
-    clips = [c for c in clips if c.name != "jfk.flac"][:7]
-    for i, clip in enumerate(clips):
-        shutil.copy(clip, folder / f"c{i}__dive-deep{clip.suffix}")
+    folder, expected = _clips(tmp_path, 7, "dive-deep")
     out = tmp_path / "out"
     results = out / "results.jsonl"
     # a background job of a non-interactive shell starts with SIGINT ignored; this wrapper
@@ -224,9 +226,8 @@ def test_resume_after_the_driver_is_stopped_scores_the_rest_once(
         assert "first-exit=130" in log, log
     first = int(log.split("first-run=")[1].split()[0])
     files = [r["file"] for r in _lines(results)]
-    assert 1 <= first < len(clips)  # killed after its first result, before its last
-    assert sorted(files) == sorted(str(folder / f"c{i}__dive-deep{c.suffix}")
-                                   for i, c in enumerate(clips))  # fmt: skip
+    assert 1 <= first < len(expected)  # killed after its first result, before its last
+    assert sorted(files) == expected
     assert len(files) == len(set(files))  # the resumed run skipped what was done
 
 
