@@ -36,13 +36,23 @@ def _ray_bin() -> Path:
     return ray
 
 
-def in_loopback_cluster(tmp_path: Path, body: str, timeout: float = 900) -> str:
+def in_loopback_cluster(
+    tmp_path: Path, body: str, timeout: float = 900, hide_from_worker: Path | None = None
+) -> str:
     """Run the shell ``body`` with a two-node Ray cluster (1 CPU each) inside a new network
-    namespace that has only ``lo``; return its output. ``$VI`` runs voice-interview."""
+    namespace that has only ``lo``; return its output. ``$VI`` runs voice-interview.
+    ``hide_from_worker``: a folder the second node cannot see (an empty tmpfs over it, in a
+    mount namespace of its own), as on a cluster whose nodes share no file system."""
     ray = _ray_bin()
     # Ray's socket paths must stay under 107 bytes: a short folder of its own, not tmp_path
     temp = Path(tempfile.mkdtemp(prefix="vi-ray-"))
     common = "--num-cpus 1 --disable-usage-stats --object-store-memory 100000000"
+    worker_start = f"{ray} start --address 127.0.0.1:{PORT} {common}"
+    if hide_from_worker is not None:
+        worker_start = (
+            f"unshare --mount --propagation private bash -c "
+            f"'mount -t tmpfs none {hide_from_worker} && exec {worker_start}'"
+        )
     script = textwrap.dedent(
         f"""\
         set -e
@@ -51,7 +61,7 @@ def in_loopback_cluster(tmp_path: Path, body: str, timeout: float = 900) -> str:
         trap '{ray} stop --force >/dev/null 2>&1 || true' EXIT
         {ray} start --head --port {PORT} {common} --include-dashboard=false \\
             --temp-dir {temp} > {temp}/head.log 2>&1
-        {ray} start --address 127.0.0.1:{PORT} {common} > {temp}/worker.log 2>&1
+        {worker_start} > {temp}/worker.log 2>&1
         VI="{sys.executable} -m voice_interview"
         """
     ) + textwrap.dedent(body)
@@ -151,6 +161,37 @@ def test_two_nodes_score_a_folder_like_the_local_engine(tmp_path: Path) -> None:
     for name in ("results.csv", "summary.md"):
         assert (tmp_path / "ray-out" / name).exists()
     assert f"error: {folder / 'eve__ownership.wav'}" in log
+
+
+def test_a_node_that_cannot_see_the_files_gets_their_bytes_from_the_driver(
+    tmp_path: Path,
+) -> None:
+    folder, expected = _clips(tmp_path, 6, "ownership")
+    out = tmp_path / "out"
+    log = in_loopback_cluster(
+        tmp_path,
+        f"""\
+        set +e
+        $VI score {folder} --out {out} --engine ray --ray-address 127.0.0.1:{PORT}
+        echo "score-exit=$?"
+        """,
+        hide_from_worker=folder,
+    )
+    assert "score-exit=0" in log, log
+    results = _lines(out / "results.jsonl")
+    assert sorted(r["file"] for r in results) == expected  # named as on the driver
+    assert len({r["worker"]["node"] for r in results}) == 2  # the blind node scored some too
+    local = subprocess.run(
+        [sys.executable, "-m", "voice_interview", "score", str(folder), "--out",
+         str(tmp_path / "local"), "--jobs", "2"],
+        capture_output=True, text=True, timeout=600, cwd=REPO,
+    )  # fmt: skip
+    assert local.returncode == 0, local.stderr
+    by_file = {r["file"]: r for r in _lines(tmp_path / "local" / "results.jsonl")}
+    for r in results:  # scored from the bytes exactly as from the file
+        assert r["overall"] == by_file[r["file"]]["overall"], r["file"]
+        assert r["transcript"]["text"] == by_file[r["file"]]["transcript"]["text"]
+        assert r["audio_sha256"] == by_file[r["file"]]["audio_sha256"]
 
 
 def test_a_worker_node_killed_mid_batch_loses_nothing_and_repeats_nothing(

@@ -51,7 +51,7 @@ MAX_CRASHES = 2
 
 _IN_FLIGHT = 2  # files queued per worker, so one is ready when the other finishes
 _PROBE_TIMEOUT_S = 3.0
-_REPLACE_POLLS, _REPLACE_POLL_S = 10, 0.5  # how long a dead worker's CPU may take to free up
+_REPLACE_WAIT_S, _REPLACE_POLL_S = 60.0, 0.5  # how long a dead worker's CPU may take to free
 _REPLACE_READY_S = 120.0  # a replacement's model load
 _NEED_BYTES = "need-bytes"
 
@@ -146,6 +146,7 @@ class RayScorer:
         self.address = address
         self._actors: list[Any] = []
         self._remote: Any = None
+        self._node_of: dict[Any, str] = {}
         self._started_ray = False
 
     def start(self) -> None:
@@ -183,6 +184,7 @@ class RayScorer:
         self._actors = [self._remote.remote(*self._args) for _ in range(cpus)]
         # wait until each has loaded its model, so the first files pay no load time
         workers = ray.get([a.ready.remote() for a in self._actors])
+        self._node_of = {a: w["node"] for a, w in zip(self._actors, workers, strict=True)}
         nodes = {w["node"] for w in workers}
         logger.info("Ray: %d workers on %d node(s)", len(workers), len(nodes))
 
@@ -225,7 +227,7 @@ class RayScorer:
                     alive.remove(actor)
                     logger.warning("a Ray worker died: %s", exc)
                     if replacements > 0:  # a crash on a live node frees its CPU again
-                        fresh = self._replacement()
+                        fresh = self._replacement(self._node_of.get(actor))
                         if fresh is not None:
                             replacements -= 1
                             alive.append(fresh)
@@ -253,18 +255,25 @@ class RayScorer:
                 continue
             yield result
 
-    def _replacement(self) -> Any | None:
+    def _replacement(self, node: str | None) -> Any | None:
         """A new worker where a dead one's CPU became free again (its node is alive), loaded
-        and ready; None when no CPU frees up (the node itself was lost)."""
+        and ready; None when the node itself was lost (or no CPU frees up in time)."""
         import ray
 
-        for _ in range(_REPLACE_POLLS):
+        deadline = time.monotonic() + _REPLACE_WAIT_S
+        while time.monotonic() < deadline:
+            nodes: list[dict[str, Any]] = ray.nodes()  # type: ignore[no-untyped-call]
+            alive = {n["NodeID"] for n in nodes if n.get("Alive")}
+            if node is not None and node not in alive:
+                return None
             free: dict[str, float] = ray.available_resources()  # type: ignore[no-untyped-call]
             if free.get("CPU", 0) >= 1:
                 actor = self._remote.remote(*self._args)
-                done, _ = ray.wait([actor.ready.remote()], timeout=_REPLACE_READY_S)
+                ready = actor.ready.remote()
+                done, _ = ray.wait([ready], timeout=_REPLACE_READY_S)
                 if done:
                     self._actors.append(actor)
+                    self._node_of[actor] = ray.get(ready)["node"]
                     return actor
                 ray.kill(actor)
                 return None
