@@ -514,7 +514,7 @@ def test_batched_recogniser_keeps_hesitations_and_hinted_spellings(
     """Batch scoring decodes with faster-whisper's batched pipeline (the measured default);
     the prompt must still keep fillers and the bank's spellings, and the score must match the
     window-by-window decoding of live practice."""
-    from voice_interview.batch.run import DEFAULT_ASR_BATCH_SIZE
+    from voice_interview.adapters.whisper import DEFAULT_BATCH_SIZE as DEFAULT_ASR_BATCH_SIZE
     from voice_interview.pipeline import build_pipeline
 
     question = bank.question("connection-pooling")

@@ -32,25 +32,27 @@ def _build_parser() -> argparse.ArgumentParser:
     from voice_interview.adapters.models import DEFAULT_ASR_MODEL, DEFAULT_VOICE
 
     fmt = argparse.ArgumentDefaultsHelpFormatter
+    # the global options, before or after the command: SUPPRESS, so that a value given before
+    # the command is not reset by the subcommand's default
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="verbose logs and tracebacks",
+    )
+    common.add_argument(
+        "--bank",
+        metavar="FILE",
+        default=argparse.SUPPRESS,
+        help="question bank TOML (default: the bundled Amazon bank)",
+    )
     parser = argparse.ArgumentParser(
         prog="voice-interview",
         description="A local, private, spoken mock-interview coach.",
         formatter_class=fmt,
+        parents=[common],
     )
-    for target in (parser, common := argparse.ArgumentParser(add_help=False)):
-        # SUPPRESS: a value given before the command is not reset by the subcommand's default
-        target.add_argument(
-            "--debug",
-            action="store_true",
-            default=argparse.SUPPRESS,
-            help="verbose logs and tracebacks",
-        )
-        target.add_argument(
-            "--bank",
-            metavar="FILE",
-            default=argparse.SUPPRESS,
-            help="question bank TOML (default: the bundled Amazon bank)",
-        )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add_command(name: str, **kwargs: Any) -> argparse.ArgumentParser:

@@ -110,6 +110,21 @@ class _Worker:
         return outcome
 
 
+def _first_failed(refs: list[Any]) -> Any:
+    """Of a dead worker's files in flight (in the order sent, which is the order it ran them),
+    the one it was scoring: the first whose result is the worker's death, not a result it
+    finished just before dying."""
+    import ray
+    from ray.exceptions import RayActorError
+
+    for ref in refs:
+        try:
+            ray.get(ref)
+        except RayActorError:
+            return ref
+    return refs[0]
+
+
 def _as_original(outcome: Outcome, item: BatchItem) -> Outcome:
     """An outcome scored from a temporary copy, named after the original file again."""
     record = outcome.record
@@ -201,14 +216,19 @@ class RayScorer:
         crashes: dict[Path, int] = {}
         replacements = 2 * len(self._actors)  # bounded: a crash loop must end
         alive = list(self._actors)
-        busy: dict[Any, int] = {a: 0 for a in alive}
+        # each worker's files in flight, in the order sent: an actor runs them one at a time in
+        # that order, so when it dies, the first one without a result is the file it was
+        # scoring and the later ones never started (only that one counts a crash)
+        sent: dict[Any, list[Any]] = {a: [] for a in alive}
+        blamed: set[Any] = set()
         running: dict[Any, tuple[Any, BatchItem, str | None, bytes | None]] = {}
         while queue or running:
             for actor in list(alive):
-                while queue and busy[actor] < _IN_FLIGHT:
+                while queue and len(sent[actor]) < _IN_FLIGHT:
                     item, sha, data = queue.pop()
-                    running[actor.score.remote(item, sha, data)] = (actor, item, sha, data)
-                    busy[actor] += 1
+                    ref = actor.score.remote(item, sha, data)
+                    running[ref] = (actor, item, sha, data)
+                    sent[actor].append(ref)
             if not running:
                 if queue:
                     raise BatchError(
@@ -219,19 +239,23 @@ class RayScorer:
             done, _ = ray.wait(list(running), num_returns=1)
             ref = done[0]
             actor, item, sha, data = running.pop(ref)
-            busy[actor] -= 1
             try:
                 result = ray.get(ref)
             except RayActorError as exc:
                 if actor in alive:
                     alive.remove(actor)
+                    blamed.add(_first_failed(sent[actor]))
                     logger.warning("a Ray worker died: %s", exc)
                     if replacements > 0:  # a crash on a live node frees its CPU again
                         fresh = self._replacement(self._node_of.get(actor))
                         if fresh is not None:
                             replacements -= 1
                             alive.append(fresh)
-                            busy[fresh] = 0
+                            sent[fresh] = []
+                sent[actor].remove(ref)
+                if ref not in blamed:
+                    queue.append((item, sha, data))  # never started: not its fault
+                    continue
                 crashes[item.file] = crashes.get(item.file, 0) + 1
                 if crashes[item.file] >= MAX_CRASHES:
                     yield Outcome(
@@ -246,6 +270,7 @@ class RayScorer:
                 else:
                     queue.append((item, sha, data))
                 continue
+            sent[actor].remove(ref)
             if result == _NEED_BYTES:
                 try:
                     payload = item.file.read_bytes()

@@ -53,7 +53,6 @@ if TYPE_CHECKING:
     from voice_interview.scoring.judge import JudgeConfig
 
 __all__ = [
-    "DEFAULT_ASR_BATCH_SIZE",
     "DEFAULT_JOBS",
     "DEFAULT_OUT_DIR",
     "FAILURES_FILE",
@@ -86,7 +85,6 @@ DEFAULT_JOBS = 2
 """Worker processes, one recogniser thread each: on 2 cores, two single-threaded workers with
 the batched recogniser did the most audio per CPU second (docs/batch.md#parallelism)."""
 
-DEFAULT_ASR_BATCH_SIZE = DEFAULT_BATCH_SIZE  # the recogniser's one default (adapters/whisper.py)
 
 # --- options -------------------------------------------------------------------------------------
 
@@ -111,7 +109,7 @@ class BatchOptions:
             started for this run.
         asr_batch_size: speech chunks the recogniser decodes together (faster-whisper's
             BatchedInferencePipeline); 0 = window by window as in live practice. See
-            :data:`DEFAULT_ASR_BATCH_SIZE` for why 8.
+            :data:`~voice_interview.adapters.whisper.DEFAULT_BATCH_SIZE` for why 8.
     """
 
     out_dir: Path = Path(DEFAULT_OUT_DIR)
@@ -120,7 +118,7 @@ class BatchOptions:
     model: str = DEFAULT_ASR_MODEL
     max_file_mb: float = 100.0
     max_duration_s: float = 900.0
-    asr_batch_size: int = DEFAULT_ASR_BATCH_SIZE
+    asr_batch_size: int = DEFAULT_BATCH_SIZE
     engine: Literal["local", "ray"] = "local"
     ray_address: str | None = None
 
