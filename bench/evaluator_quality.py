@@ -58,6 +58,7 @@ SETS = {
     "blind9": DATA / "evaluator_devset9.jsonl",
     "blind10": DATA / "evaluator_devset10.jsonl",
     "blind11": DATA / "evaluator_devset11.jsonl",
+    "blind12": DATA / "evaluator_devset12.jsonl",
 }
 # The sets the calibration is fitted on (tools/fit_calibration.py), each added after its first
 # measurement was recorded (tests/data/DEVSET.md).
