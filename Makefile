@@ -12,6 +12,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 LLM_STAMP := $(VENV)/.llm-test-stamp
+BENCH_STAMP := $(VENV)/.bench-stamp
 
 # The real-model judge test (tests/test_judge_llama.py) needs the `llm-test` extra:
 # llama-cpp-python, compiled from source here. Only `make test` installs it (its own stamp), so
@@ -48,6 +49,11 @@ $(LLM_STAMP): $(STAMP)
 		$(BIN)/python -m pip install --quiet -e '.[dev,llm-test,distributed]'
 	@touch $(LLM_STAMP)
 
+# The benchmarks also run the Ray engine and Ray Data (the `distributed` and `bench` extras).
+$(BENCH_STAMP): $(LLM_STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,llm-test,distributed,bench]'
+	@touch $(BENCH_STAMP)
+
 install: $(STAMP)
 
 demo: $(STAMP)
@@ -74,7 +80,7 @@ format: $(STAMP)
 calibrate: $(STAMP)
 	$(BIN)/python tools/fit_calibration.py
 
-bench: $(STAMP)
+bench: $(BENCH_STAMP)
 	$(BIN)/python bench/asr.py
 	$(BIN)/python bench/practice_latency.py
 	$(BIN)/python bench/evaluator_quality.py --asr tiny.en --asr-sets final,blind11
