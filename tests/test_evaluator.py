@@ -438,3 +438,18 @@ def test_clauses_and_lists() -> None:
     assert split_clauses("Short one.") == []
     assert is_listing("Redis, Memcached, TTL, LRU, write-through.")
     assert not is_listing("The cache sits in front of the database and keeps hot rows.")
+
+
+def test_the_embedding_cache_starts_afresh_without_losing_a_text(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A long batch fills the cache past its limit; the call that clears it must still embed
+    the texts it had cached (a batch worker crashed with a KeyError on its 20,000th text)."""
+    from voice_interview.scoring import semantic
+
+    embedder = semantic.WordLlamaEmbedder()
+    first = embedder.embed(["caching keeps hot data close", "a queue absorbs spikes"])
+    monkeypatch.setattr(semantic, "_CACHE_LIMIT", 3)
+    again = embedder.embed(["caching keeps hot data close", "tokens expire", "pools reuse"])
+    assert again.shape == (3, embedder.dim)
+    assert abs(float(again[0] @ first[0]) - 1.0) < 1e-5

@@ -52,6 +52,7 @@ class CachedEmbedder:
         missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
         if len(self._cache) + len(missing) > _CACHE_LIMIT:  # a long batch: start afresh
             self._cache.clear()
+            missing = list(dict.fromkeys(texts))  # what was cached is gone too
         if missing:
             vectors = self._encode(missing)
             self._cache.update(zip(missing, vectors, strict=True))
