@@ -59,6 +59,7 @@ SETS = {
     "blind10": DATA / "evaluator_devset10.jsonl",
     "blind11": DATA / "evaluator_devset11.jsonl",
     "blind12": DATA / "evaluator_devset12.jsonl",
+    "blind13": DATA / "evaluator_devset13.jsonl",
 }
 # The sets the calibration is fitted on (tools/fit_calibration.py), each added after its first
 # measurement was recorded (tests/data/DEVSET.md).
@@ -73,6 +74,8 @@ TUNING_SETS = (
     "blind8",
     "blind9",
     "blind10",
+    "blind11",
+    "blind12",
 )
 # The grade each band stands for (issue 10): off-topic is a kind of 0.
 BAND_GRADE = {"strong": 3, "solid": 2, "needs work": 1, "no signal": 0, "off-topic": 0}

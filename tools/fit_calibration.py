@@ -17,7 +17,7 @@ at most weak, ...: ``[[caps]]`` in prompts/scoring/deductions.toml) are applied 
 in the cross-validation as in the evaluator.
 
 The sets never tuned on (final, and the newest blind set) are never read here; blind4 to
-blind10 joined the tuning sets one by one, each after its first measurement was recorded.
+blind12 joined the tuning sets one by one, each after its first measurement was recorded.
 ``--check`` refits and fails if the stored file differs (the fit is deterministic).
 """
 

@@ -64,6 +64,9 @@ class EvaluatorOptions:
         off_topic_floor_behavioral: the same for behavioral questions, whose profiles are
             short lists of what a strong story shows, so similarities run lower.
         off_topic_cap: ``overall`` ceiling for an off-topic answer or a refusal.
+        off_topic_shows_tradeoffs: an answer that sounds like another question's is still on
+            topic when it explains this share of the question's trade-offs (answers to
+            another question explained at most 0.56 of them in the labeled sets).
         strong_min, solid_min, weak_min: band thresholds on ``overall`` (the calibrated scale
             puts them half-way between grades; docs/scoring.md "What the score means").
     """
@@ -72,6 +75,7 @@ class EvaluatorOptions:
     off_topic_floor: float = 0.25
     off_topic_floor_behavioral: float = 0.2
     off_topic_cap: int = 15
+    off_topic_shows_tradeoffs: float = 0.6
     strong_min: int = STRONG_MIN
     solid_min: int = SOLID_MIN
     weak_min: int = WEAK_MIN
@@ -251,7 +255,11 @@ class LocalEvaluator:
         band: Band | None = None
         # An answer that sounds like another question's is off-topic unless it still shows
         # what this question is about: the focus of a story, half the required concepts.
-        shows_it = features.get("focus", 0.0) > 0 or features.get("required", 0.0) >= 0.5
+        shows_it = (
+            features.get("focus", 0.0) > 0
+            or features.get("required", 0.0) >= 0.5
+            or features.get("tradeoffs", 0.0) >= opts.off_topic_shows_tradeoffs
+        )
         off_topic = off_topic and not shows_it
         says_nothing = (
             features.get("action", 1.0) == 0.0

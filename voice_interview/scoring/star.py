@@ -121,8 +121,9 @@ def _label(
             scores[part] = (
                 cue + lex.prototype_weight * max(0.0, proto) + lex.position_weight * prior
             )
-        if hypothetical and not lex.count("situation", norm):
-            # "I always..." / "I would..." describes a habit or a plan, not something that happened
+        if hypothetical and not lex.count("situation", norm) and not learning:
+            # "I always..." / "I would..." describes a habit or a plan, not something that
+            # happened; unless it is the habit the story taught ("since then, whenever I ...")
             scores = {part: 0.0 for part in STAR_PARTS}
         best = max(STAR_PARTS, key=lambda p: scores[p])
         label = best if scores[best] >= lex.min_label_score else "other"
@@ -138,15 +139,26 @@ def _promote_missing(labeled: list[LabeledSentence], lex: StarLexicon) -> list[L
     """A story's task is usually one sentence that also reads as an action ("I decided to own
     it"); when no sentence won the task label, the one with the highest task score takes it,
     provided it has an explicit task cue. Likewise the situation, from the first third of the
-    answer, when it has a situation cue."""
+    answer, when it has a situation cue; the result, from the last third, when it has a result
+    cue ("... and we stopped needing the restarts" also reads as a "we" action); and the
+    action, when a story with an "I did" sentence had none labeled (a close call against the
+    situation, on a misheard word). A sentence moves only from a part that keeps another."""
     out = list(labeled)
-    for part, region in (("task", len(out)), ("situation", max(1, len(out) // 3))):
+    n = len(out)
+    regions = (
+        ("action", 0, n),
+        ("result", n - max(1, n // 3), n),
+        ("task", 0, n),
+        ("situation", 0, max(1, n // 3)),
+    )
+    for part, start, end in regions:
         if any(x.label == part for x in out):
             continue
         candidates = [
             i
-            for i, x in enumerate(out[:region])
-            if lex.count(part, x.sentence.normalized) and sum(y.label == x.label for y in out) > 1
+            for i in range(start, end)
+            if lex.count(part, out[i].sentence.normalized)
+            and sum(y.label == out[i].label for y in out) > 1
         ]
         if candidates:
             best = max(candidates, key=lambda i: out[i].scores[part])
