@@ -83,7 +83,7 @@ calibrate: $(STAMP)
 bench: $(BENCH_STAMP)
 	$(BIN)/python bench/asr.py
 	$(BIN)/python bench/practice_latency.py
-	$(BIN)/python bench/evaluator_quality.py --asr tiny.en --asr-sets final,blind11
+	$(BIN)/python bench/evaluator_quality.py --asr tiny.en --asr-sets final,blind15
 	$(BIN)/python bench/batch_throughput.py
 	$(BIN)/python bench/turn_signals.py
 	$(BIN)/python bench/turn_taking.py

@@ -60,6 +60,8 @@ SETS = {
     "blind11": DATA / "evaluator_devset11.jsonl",
     "blind12": DATA / "evaluator_devset12.jsonl",
     "blind13": DATA / "evaluator_devset13.jsonl",
+    "blind14": DATA / "evaluator_devset14.jsonl",
+    "blind15": DATA / "evaluator_devset15.jsonl",
 }
 # The sets the calibration is fitted on (tools/fit_calibration.py), each added after its first
 # measurement was recorded (tests/data/DEVSET.md).
@@ -76,6 +78,8 @@ TUNING_SETS = (
     "blind10",
     "blind11",
     "blind12",
+    "blind13",
+    "blind14",
 )
 # The grade each band stands for (issue 10): off-topic is a kind of 0.
 BAND_GRADE = {"strong": 3, "solid": 2, "needs work": 1, "no signal": 0, "off-topic": 0}

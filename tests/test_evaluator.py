@@ -362,6 +362,13 @@ def test_every_sentence_of_a_story_is_labeled() -> None:
             "so readers stay consistent.",
             False,
         ),
+        # "everything else" is not "everything" (blind14: a strong answer lost 45 points)
+        (
+            "cache everything",
+            "And a shared cache like Redis or Memcached for everything else.",
+            False,
+        ),
+        ("cache everything", "I'd just cache basically everything, every query result.", True),
     ],
 )
 def test_misconception_signals(signal: str, sentence: str, expected: bool) -> None:
@@ -453,3 +460,20 @@ def test_the_embedding_cache_starts_afresh_without_losing_a_text(
     again = embedder.embed(["caching keeps hot data close", "tokens expire", "pools reuse"])
     assert again.shape == (3, embedder.dim)
     assert abs(float(again[0] @ first[0]) - 1.0) < 1e-5
+
+
+def test_a_wrong_answer_to_this_question_is_weak_not_off_topic() -> None:
+    """Its words sound like another question's (databases: the DynamoDB question), but it
+    states a misconception this question's rubric names: a weak answer (blind13)."""
+    answer = (
+        "For a lot of concurrent users, honestly the simplest way is to get a really big server, "
+        "like the largest EC2 instance, because vertical scaling doesn't have a limit on AWS, you "
+        "can always go bigger. Then you store user sessions in the server's memory so it's fast. "
+        "And you'd definitely avoid SQL databases because relational databases can't handle more "
+        "than a few thousand users, so I'd use MongoDB, which scales automatically without any "
+        "design work."
+    )
+    evaluation = EVALUATOR.evaluate(Transcript.from_text(answer), BANK.question("scalable-backend"))
+    assert evaluation.band != "off-topic" and evaluation.overall < 55
+    assert evaluation.details["misconceptions"]
+    assert "does not answer this question" not in [d.reason for d in evaluation.deductions]

@@ -220,11 +220,13 @@ _HEDGING_WORDS = "um uh er erm hmm mm like basically honestly actually really ju
 _NEGATORS = frozenset(_stemmer.stemWords(_NEGATING_WORDS.split()))
 _REFUTING = frozenset(_stemmer.stemWords(_REFUTING_WORDS.split()))
 _HEDGES = frozenset(_stemmer.stemWords(_HEDGING_WORDS.split()))
+_ELSE = frozenset(_stemmer.stemWords(["else"]))
 
 
 def signal_in(signal: Sequence[str], tokens: list[str], extra_span: int = 6) -> bool:
     """Whether the stemmed ``signal`` words occur in ``tokens`` in order, spread over at most
-    ``len(signal) + extra_span`` words, with no negating word among or just before them and no
+    ``len(signal) + extra_span`` words, not followed by "else" ("a shared cache for everything
+    else" is not "cache everything"), with no negating word among or just before them and no
     refuting word ("myth", "mistake") in the sentence. Hesitations and hedges ("um",
     "basically", "honestly") are ignored on both sides.
 
@@ -252,6 +254,9 @@ def signal_in(signal: Sequence[str], tokens: list[str], extra_span: int = 6) -> 
         else:
             end = chosen[-1]
             if end - start + 1 > len(signal) + extra_span:
+                continue
+            if end + 1 < len(tokens) and tokens[end + 1] in _ELSE:
+                # "cache ... everything else" is not "cache everything"
                 continue
             around = tokens[max(0, start - 3) : end + 1]
             if not any(t in _NEGATORS and t not in own for t in around):

@@ -64,8 +64,11 @@ class EvaluatorOptions:
         off_topic_floor_behavioral: the same for behavioral questions, whose profiles are
             short lists of what a strong story shows, so similarities run lower.
         off_topic_cap: ``overall`` ceiling for an off-topic answer or a refusal.
-        off_topic_shows_tradeoffs: an answer that sounds like another question's is still on
-            topic when it explains this share of the question's trade-offs (answers to
+        off_topic_shows_required: an answer that sounds like another question's is still on
+            topic when it covers this share of the question's required concepts (an on-topic
+            answer narrowed to one part of a question covered 0.46 of them; another question's
+            answer, on words they share, up to 0.36).
+        off_topic_shows_tradeoffs: ... or explains this share of its trade-offs (answers to
             another question explained at most 0.56 of them in the labeled sets).
         strong_min, solid_min, weak_min: band thresholds on ``overall`` (the calibrated scale
             puts them half-way between grades; docs/scoring.md "What the score means").
@@ -75,6 +78,7 @@ class EvaluatorOptions:
     off_topic_floor: float = 0.25
     off_topic_floor_behavioral: float = 0.2
     off_topic_cap: int = 15
+    off_topic_shows_required: float = 0.4
     off_topic_shows_tradeoffs: float = 0.6
     strong_min: int = STRONG_MIN
     solid_min: int = SOLID_MIN
@@ -254,11 +258,14 @@ class LocalEvaluator:
                 lost["real_story"] += lost.pop(part, 0.0)
         band: Band | None = None
         # An answer that sounds like another question's is off-topic unless it still shows
-        # what this question is about: the focus of a story, half the required concepts.
+        # what this question is about: the focus of a story, 40 % of the required
+        # concepts, most of the trade-offs, or a misconception this question's rubric names (a
+        # wrong answer to this question is a weak answer, not another question's).
         shows_it = (
             features.get("focus", 0.0) > 0
-            or features.get("required", 0.0) >= 0.5
+            or features.get("required", 0.0) >= opts.off_topic_shows_required
             or features.get("tradeoffs", 0.0) >= opts.off_topic_shows_tradeoffs
+            or features.get("no_misconception", 1.0) == 0.0
         )
         off_topic = off_topic and not shows_it
         says_nothing = (
