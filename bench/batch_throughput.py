@@ -133,28 +133,20 @@ def in_loopback_cluster(command: list[str], cpus: tuple[int, ...], folder: Path)
 
 
 class _DataWorker:
-    """Ray Data's actor: one InProcessScorer (one thread), loaded once, one file per batch.
-    Jobs and outcomes travel pickled (Ray Data's rows are Arrow tables)."""
+    """Ray Data's actor: the Ray engine's own actor body (one InProcessScorer, one thread,
+    loaded once), one file per batch. Jobs and outcomes travel pickled (Ray Data's rows are
+    Arrow tables)."""
 
     def __init__(self, model: str, bank: Any, options: Any) -> None:
-        import ray
+        from voice_interview.batch.ray_engine import _Worker
 
-        from voice_interview.batch.run import InProcessScorer
-
-        self.scorer = InProcessScorer(model, bank, None, options, cpu_threads=1)
-        self.scorer.start()
-        self.worker = {"node": ray.get_runtime_context().get_node_id(), "pid": os.getpid()}
+        self.body = _Worker(model, bank, None, options)
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[bytes]]:
         import pickle
 
-        outcomes = []
-        for blob in batch["job"]:
-            outcome = next(self.scorer.run([pickle.loads(blob)]))
-            if outcome.record is not None:
-                outcome = replace(outcome, record=replace(outcome.record, worker=self.worker))
-            outcomes.append(pickle.dumps(outcome))
-        return {"outcome": outcomes}
+        outcomes = [self.body.score(*pickle.loads(blob), None) for blob in batch["job"]]
+        return {"outcome": [pickle.dumps(outcome) for outcome in outcomes]}
 
 
 class RayDataScorer:

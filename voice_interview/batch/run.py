@@ -560,7 +560,9 @@ def run_batch(
                 fail(bad)
                 progress.advance(None)
                 continue
-            sha = file_sha256(item.file)
+            # Hashing reads the whole file: here only to compare with earlier results; else the
+            # worker hashes it as it scores it (score_item), so scoring starts at once.
+            sha = file_sha256(item.file) if done else None
             key = resume_key(str(item.file), sha, item.question_id or "", scorer.settings)
             if sha is not None and key in done:
                 report.skipped += 1

@@ -27,7 +27,6 @@ from voice_interview.errors import BatchError
 from voice_interview.scoring.result import Evaluation
 
 __all__ = [
-    "BATCH_FIELDS",
     "BadLine",
     "BatchRecord",
     "JsonLinesLog",
@@ -39,9 +38,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-BATCH_FIELDS = ("file", "candidate", "audio_sha256", "settings", "worker")
-"""What a results.jsonl line adds to the evaluation's JSON contract."""
 
 
 def resume_key(
