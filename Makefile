@@ -56,8 +56,11 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/voice-interview demo --per-round 1
 
+# Two pytest processes (pytest-xdist): the real-time audio tests in one, in order, the rest in
+# the other (tests/conftest.py says which). TEST_JOBS=0 runs everything in this process.
+TEST_JOBS ?= 2
 test: $(TEST_STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_JOBS)
 
 # The edit-test loop: tests marked neither heavy nor slow (tests/conftest.py says which).
 test-fast: $(STAMP)

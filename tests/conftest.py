@@ -113,8 +113,56 @@ HEAVY_FIXTURES = frozenset(
 )
 
 
+# `make test` runs the suite in two processes (pytest-xdist, `-n 2`). The tests that play or
+# record audio in real time (sound devices, the live interviewer, replay, the file-fed
+# microphone) spend most of their time waiting for audio (about a fifth of a core): they run
+# one after another in one process, the "realtime" group, so no two of them share the
+# machine, while the other process runs the rest. The Ray tests start a two-node cluster of
+# one CPU per node (and kill its raylets by name): they are a group too, so no two clusters
+# run at once. Both groups come first, so they start at once, one on each process, and the
+# other tests fill in after. (xdist's own `--dist loadgroup` does not work with pytest 9: the
+# group suffix it puts on `item._nodeid` no longer reaches `item.nodeid`; hence this
+# scheduler.)
+SERIAL_GROUPS = {
+    "realtime": (
+        "test_practice_live",
+        "test_replay",
+        "test_practice",
+        "test_devices",
+        "test_sessions",
+    ),
+    "ray": ("test_ray",),
+}
+
+
+def _group_of_module(name: str) -> str | None:
+    return next((g for g, modules in SERIAL_GROUPS.items() if name in modules), None)
+
+
+def _group(item: pytest.Item) -> str | None:
+    module = getattr(item, "module", None)
+    return _group_of_module(module.__name__ if module is not None else "")
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SerialGroupScheduling(LoadScopeScheduling):  # type: ignore[misc]
+        """Each group of SERIAL_GROUPS is one unit of work (one process, in order); every
+        other test is a unit of its own; units go out in collection order."""
+
+        def _split_scope(self, nodeid: str) -> str:
+            module = Path(nodeid.split("::", 1)[0]).stem
+            return _group_of_module(module) or nodeid
+
+    config.option.loadscopereorder = False  # keep the collection order (groups first)
+    return SerialGroupScheduling(config, log)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    order = {group: i for i, group in enumerate(SERIAL_GROUPS)}
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
         if fixtures & HEAVY_FIXTURES or item.get_closest_marker("slow"):
             item.add_marker(pytest.mark.heavy)
+    items.sort(key=lambda i: order.get(_group(i) or "", len(order)))
