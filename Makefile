@@ -16,8 +16,9 @@ BENCH_STAMP := $(VENV)/.bench-stamp
 
 # Every Python package, pip and the build backend included, is installed at the version pinned
 # in constraints.txt, so two fresh machines run the same libraries. `make lock` re-resolves
-# them (CONTRIBUTING.md: "Pinned versions"). The project itself is built without build
-# isolation, by the pinned hatchling, so nothing unpinned is fetched to build it either.
+# them (CONTRIBUTING.md: "Pinned versions"). Packages are built without build isolation, by
+# the pinned hatchling (the project) and setuptools + wheel (docopt, the one dependency that
+# PyPI ships only as source), so nothing unpinned is fetched to build anything either.
 CONSTRAINTS := constraints.txt
 PIP := $(BIN)/python -m pip install --quiet --constraint $(CONSTRAINTS)
 EXTRAS_ALL := dev,llm-test,distributed,bench
@@ -35,7 +36,7 @@ SYSTEM_PACKAGES := libportaudio2 pulseaudio pulseaudio-utils libasound2-plugins 
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(PIP) --upgrade pip hatchling editables
+	$(PIP) --upgrade pip setuptools wheel hatchling editables
 	$(PIP) --no-build-isolation -e '.[dev]'
 	@touch $(STAMP)
 
@@ -106,7 +107,7 @@ system-deps:
 lock:
 	rm -rf .venv-lock
 	$(PYTHON) -m venv .venv-lock
-	.venv-lock/bin/python -m pip install --quiet --upgrade pip hatchling editables
+	.venv-lock/bin/python -m pip install --quiet --upgrade pip setuptools wheel hatchling editables
 	.venv-lock/bin/python -m pip install --quiet --no-build-isolation -e '.[$(EXTRAS_ALL)]'
 	{ echo "# Pinned versions of every Python package (all extras), written by \`make lock\`:"; \
 	  echo "# do not edit by hand. Resolved $$(date -u +%F) on $$(uname -sm), $$(.venv-lock/bin/python -V)."; \
