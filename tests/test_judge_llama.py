@@ -91,6 +91,21 @@ class LlamaServer:
         """Chat completions the server has finished (from its log)."""
         return self.log().count(COMPLETION_LOG_LINE)
 
+    def answered_since(self, before: int, settle_s: float = 1.0, timeout_s: float = 15.0) -> int:
+        """Completions finished since the count was ``before``. llama.cpp writes its log from a
+        thread of its own, so the line of a reply may land just after the reply itself: wait
+        until at least one is there and no more come for ``settle_s``."""
+        deadline = time.monotonic() + timeout_s
+        count, seen_at = self.answered(), time.monotonic()
+        while time.monotonic() < deadline:
+            time.sleep(0.1)
+            now = self.answered()
+            if now != count:
+                count, seen_at = now, time.monotonic()
+            elif count > before and time.monotonic() - seen_at >= settle_s:
+                break
+        return count - before
+
 
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -207,7 +222,7 @@ def test_real_model_reply_is_validated_or_falls_back(
 
     judge = result.judge
     assert judge is not None
-    answered = llama_server.answered() - answered_before
+    answered = llama_server.answered_since(answered_before)
     print(
         f"{answer_id}: judge {judge.status} in {elapsed_s:.1f} s after {answered} completion(s); "
         f"local {baseline.overall}, overall {result.overall}; "
