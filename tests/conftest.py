@@ -144,19 +144,29 @@ def _group(item: pytest.Item) -> str | None:
     return _group_of_module(module.__name__ if module is not None else "")
 
 
-def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    from xdist.scheduler import LoadScopeScheduling
+class _SerialGroupsPlugin:
+    """xdist's scheduler hook, registered only when xdist is loaded (pytest refuses a hook it
+    does not know, e.g. under ``-p no:xdist``)."""
 
-    class SerialGroupScheduling(LoadScopeScheduling):  # type: ignore[misc]
-        """Each group of SERIAL_GROUPS is one unit of work (one process, in order); every
-        other test is a unit of its own; units go out in collection order."""
+    @staticmethod
+    def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+        from xdist.scheduler import LoadScopeScheduling
 
-        def _split_scope(self, nodeid: str) -> str:
-            module = Path(nodeid.split("::", 1)[0]).stem
-            return _group_of_module(module) or nodeid
+        class SerialGroupScheduling(LoadScopeScheduling):  # type: ignore[misc]
+            """Each group of SERIAL_GROUPS is one unit of work (one process, in order); every
+            other test is a unit of its own; units go out in collection order."""
 
-    config.option.loadscopereorder = False  # keep the collection order (groups first)
-    return SerialGroupScheduling(config, log)
+            def _split_scope(self, nodeid: str) -> str:
+                module = Path(nodeid.split("::", 1)[0]).stem
+                return _group_of_module(module) or nodeid
+
+        config.option.loadscopereorder = False  # keep the collection order (groups first)
+        return SerialGroupScheduling(config, log)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(_SerialGroupsPlugin(), "voice-interview-serial-groups")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
