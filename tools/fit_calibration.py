@@ -40,7 +40,7 @@ import tomllib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy.optimize import minimize
@@ -50,6 +50,9 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 OUT = REPO / "prompts" / "scoring" / "calibration.toml"
 from evaluator_quality import TUNING_SETS  # noqa: E402  (bench/evaluator_quality.py)
+
+if TYPE_CHECKING:
+    from voice_interview.scoring.calibration import Calibration
 
 TRAIN_SETS = TUNING_SETS
 # The tuning sets as the product hears them: each answer spoken by Piper and transcribed by
@@ -222,7 +225,7 @@ class KindFit:
     thresholds: tuple[float, ...]
     cv: dict[str, Any]  # spearman, band_match (and, freshly fitted, the rest)
 
-    def calibration(self) -> Any:
+    def calibration(self) -> Calibration:
         from voice_interview.scoring.calibration import Calibration
 
         return Calibration(
