@@ -373,7 +373,7 @@ def worker(policy: str, model: str, only: str = "", which: str = "bench") -> dic
                         sum(max(0.0, min(b, elapsed_s) - max(a, covered)) for a, b in case.speech)
                     )
 
-            def feedback(self, evaluation: Any, latency_s: float) -> None:
+            def feedback(self, evaluation: Any, latency_s: float, final: bool = True) -> None:
                 feedback_at.append(time.monotonic())
 
         real_stream = pipeline.stream

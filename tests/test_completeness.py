@@ -107,3 +107,29 @@ def test_broken_rules_name_the_file(tmp_path: Path) -> None:
         with pytest.raises(ValueError, match=r"rules\.toml"):
             load_turn_taking(path)
     load_turn_taking.cache_clear()
+
+
+@pytest.mark.parametrize(
+    "closing", ["That's my answer.", "and that's it.", "That\u2019s all.", "I'm done"]
+)
+def test_a_closing_phrase_says_done_whatever_the_rest_reads_like(closing: str) -> None:
+    v = verdict(f"A pool keeps connections open. {closing}")  # short: unfinished otherwise
+    assert v.done and v.finished
+    assert not verdict("A pool keeps connections open, and that's it for now").done
+
+
+def test_a_technical_answer_without_any_trade_off_is_in_doubt() -> None:
+    basics = (
+        "A cache keeps hot data in memory so that reads skip the database. I would put Redis "
+        "in front of the database with cache-aside: read the cache first, and on a miss read "
+        "the database and store the value in the cache. That makes reads much faster and "
+        "takes load off the database."
+    )
+    caching = BANK.question("caching-strategies")
+    no_tradeoff = verdict(basics, caching)
+    with_tradeoff = verdict(
+        basics + " The catch is stale data, so I set a TTL and delete the key on every write.",
+        caching,
+    )
+    assert no_tradeoff.finished and with_tradeoff.finished
+    assert with_tradeoff.sure and not no_tradeoff.sure

@@ -509,12 +509,32 @@ def test_a_doubtful_end_shows_feedback_at_once_but_the_interviewer_waits_longer(
         # the transcript decides the end: half a second after the last word, as when sure
         assert events[-1] == ended(end + QUICK * F, "finished", 0, end + PAD)
         assert endpointer.reply_after_s == POLICY.end_silence_s, (p, content_sure)
-    # a doubt never shortens the wait below reply_after_s
+    # end_silence_s is the upper bound of every wait
     options = replace(POLICY, end_silence_s=1.0, reply_after_s=2.0)
-    endpointer = Endpointer(ScriptedDetector(), options, turn=ScriptedTurn(0.1))
-    endpointer.set_content(True, end + PAD)
-    endpointer.feed(signal)
-    assert endpointer.reply_after_s == 2.0
+    for p in (0.1, 0.9):
+        endpointer = Endpointer(ScriptedDetector(), options, turn=ScriptedTurn(p))
+        endpointer.set_content(True, end + PAD)
+        endpointer.feed(signal)
+        assert endpointer.reply_after_s == 1.0
+
+
+@pytest.mark.parametrize("model", [0.1, None])
+def test_a_closing_phrase_ends_quickly_and_the_interviewer_may_answer_at_once(
+    model: float | None,
+) -> None:
+    end = 40 * F
+    signal = scripted((40, SPEECH), (LONGEST + 10, QUIET))
+    turn = None if model is None else ScriptedTurn(model)
+    endpointer = Endpointer(ScriptedDetector(), POLICY, turn=turn)
+    endpointer.set_content(False, end + PAD, sure=False, done=True)
+    events = endpointer.feed(signal)
+    # finished_silence_s, even when the turn model hears "unfinished" or is missing
+    assert events[-1] == ended(end + QUICK * F, "finished", 0, end + PAD)
+    assert endpointer.reply_after_s == 0.0
+    # speech after it reopens the answer, and the next end is judged afresh
+    more = endpointer.feed(scripted((20, SPEECH), (QUICK + GAP + 5, QUIET)))
+    assert more[0].kind == "answer_reopened"
+    assert endpointer.reply_after_s > 0.0
 
 
 def test_without_content_the_turn_model_decides() -> None:

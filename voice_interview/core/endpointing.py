@@ -17,18 +17,25 @@ speaks after it:
 content (transcript)   sound (turn model),     what happens
                        recogniser confidence
 =====================  ======================  =============================================
+a closing phrase       any                     end after ``finished_silence_s``; the
+("that's my answer")                           interviewer may speak at once (the candidate
+                                               said they are done)
 unfinished or unknown  any                     wait up to ``end_silence_s``, nudge ("Take
                                                your time. Anything to add?"), end
                                                ``nudge_reply_s`` later if nothing more is said
-finished               both sure               end after ``finished_silence_s`` (feedback
-                                               now); the interviewer may speak after
+finished               both sure               end after ``finished_silence_s`` (a provisional
+                                               score now); the interviewer may speak after
                                                ``reply_after_s`` of silence
-finished               either in doubt         end after ``finished_silence_s`` (feedback
-                                               now); the interviewer waits up to
+finished               either in doubt         end after ``finished_silence_s`` (a provisional
+                                               score now); the interviewer waits
                                                ``end_silence_s`` of silence
-                                               (:attr:`Endpointer.reply_after_s`), so a
-                                               thinking pause reopens the answer
 =====================  ======================  =============================================
+
+An end on silence is provisional: the answer can still be reopened, and nothing is final (the
+next question is not asked) until :attr:`Endpointer.reply_after_s` of silence has followed the
+last word, ``end_silence_s`` at most: thinking pauses of 3-8 s come between sentences that
+read finished as often as inside them, so a finished-reading answer waits almost as long as an
+unfinished one unless the candidate says they are done (a closing phrase, or Enter).
 
 The turn model has no veto on ending: measured on real read speech and two synthetic voices
 (``bench/turn_signals.py``, ``bench/results/turn-signals-*``), when it heard "unfinished" where
@@ -182,9 +189,12 @@ class EndpointOptions:
             speaking.
         reply_after_s: for the caller: when the sound and the transcript are both sure the
             answer is finished, the interviewer's next audio starts once this much silence
-            has followed the last word (when either is in doubt: ``end_silence_s``; see
-            :attr:`Endpointer.reply_after_s`). The score is shown as soon as the answer ends;
-            speech that starts again before the interviewer speaks reopens the answer.
+            has followed the last word (when either is in doubt: ``end_silence_s``; after a
+            closing phrase: at once; never more than ``end_silence_s``; see
+            :attr:`Endpointer.reply_after_s`). A provisional score is shown as soon as the
+            answer ends; speech that starts again before the interviewer speaks reopens the
+            answer. Measured on the pause benchmark (``bench/turn_taking.py``): thinking
+            pauses of 3-8 s between sentences that read finished are common, so this is long.
     """
 
     end_silence_s: float = 8.5
@@ -201,7 +211,7 @@ class EndpointOptions:
     stretch_gap_s: float = 0.3
     stretch_pad_s: float = 0.2
     max_stretch_s: float = 2.5
-    reply_after_s: float = 1.5
+    reply_after_s: float = 7.0
 
     def __post_init__(self) -> None:
         for name in (
@@ -341,6 +351,8 @@ class Endpointer:
         self._content_sure = False
         self._content_through = -1  # the content report covers speech up to this sample
         self._sure = True  # the last end was one that sound and content were both sure of
+        self._content_done = False  # the transcript ends on a closing phrase
+        self._done = False  # the last end followed a closing phrase
 
     @property
     def options(self) -> EndpointOptions:
@@ -389,15 +401,23 @@ class Endpointer:
         should wait before speaking (longer when the turn model or the recogniser was in doubt
         that the answer was over)."""
         opts = self._options
-        return opts.reply_after_s if self._sure else max(opts.reply_after_s, opts.end_silence_s)
+        if self._done:
+            return 0.0
+        if self._sure:
+            return min(opts.reply_after_s, opts.end_silence_s)
+        return opts.end_silence_s
 
-    def set_content(self, finished: bool, through_sample: int, sure: bool = True) -> None:
+    def set_content(
+        self, finished: bool, through_sample: int, sure: bool = True, done: bool = False
+    ) -> None:
         """Report whether the transcript of the answer up to ``through_sample`` reads as a
-        finished answer, and whether the recogniser was ``sure`` of its last words. Used only
-        while no speech came after ``through_sample``."""
+        finished answer, whether the recogniser was ``sure`` of its last words, and whether
+        it ends on a closing phrase (``done``: "that's my answer"; implies finished). Used
+        only while no speech came after ``through_sample``."""
         if through_sample >= self._content_through:
-            self._content_finished = bool(finished)
+            self._content_finished = bool(finished or done)
             self._content_sure = bool(sure)
+            self._content_done = bool(done)
             self._content_through = int(through_sample)
 
     def feed(self, samples: npt.NDArray[np.float32]) -> list[EndpointEvent]:
@@ -510,6 +530,7 @@ class Endpointer:
         return [EndpointEvent("answer_reopened", end, start_sample=onset)]
 
     def _new_speech(self) -> None:
+        self._done = False
         self._checked = False
         self._turn_probability = None
         self._nudged_at = None
@@ -571,11 +592,13 @@ class Endpointer:
     def _decide(self, end: int, silence: int) -> list[EndpointEvent]:
         """In a pause: end the answer, nudge, or keep listening."""
         if self._finished_so_far():
+            done = self._said_done()
             need = self._finished_silence
-            if self._turn_probability is None:
+            if self._turn_probability is None and not done:
                 need = self._fallback_silence
             if silence >= need:
                 self._sure = self._sure_of_end()
+                self._done = done
                 return self._finish(end, "finished")
             return []
         if self._nudged_at is not None:
@@ -598,6 +621,14 @@ class Endpointer:
             p = self._turn_probability
             return p is None or p >= self._options.turn_threshold
         return self._content_finished and self._content_through >= self._last_speech_end
+
+    def _said_done(self) -> bool:
+        """The transcript up to the last speech ends on a closing phrase."""
+        return (
+            self._options.wait_for_content
+            and self._content_done
+            and self._content_through >= self._last_speech_end
+        )
 
     def _sure_of_end(self) -> bool:
         """Whether the sound (turn model) and the recogniser are sure of a finished answer."""

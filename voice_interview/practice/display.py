@@ -55,7 +55,10 @@ class Display(Protocol):
     def question(self, index: int, total: int, text: str, follow_up: bool = False) -> None: ...
     def listening(self, elapsed_s: float, level_dbfs: float, state: str, captions: str) -> None: ...
     def stop_listening(self) -> None: ...
-    def feedback(self, evaluation: Evaluation, latency_s: float | None) -> None: ...
+    def feedback(self, evaluation: Evaluation, latency_s: float | None, final: bool = True) -> None:
+        """A score: provisional (``final`` False: the quick transcript, while the candidate
+        may still go on) or final (the whole answer in one pass, saved)."""
+        ...
 
 
 class PlainDisplay:
@@ -85,8 +88,15 @@ class PlainDisplay:
     def stop_listening(self) -> None:
         pass
 
-    def feedback(self, evaluation: Evaluation, latency_s: float | None) -> None:
-        after = f" ({latency_s:.2f} s after you finished)" if latency_s is not None else ""
+    def feedback(self, evaluation: Evaluation, latency_s: float | None, final: bool = True) -> None:
+        if not final:
+            after = f", {latency_s:.2f} s after you stopped" if latency_s is not None else ""
+            self._print(
+                f"  Score so far {evaluation.overall}/100, {evaluation.band} (provisional"
+                f"{after}; final once you are done)"
+            )
+            return
+        after = f" (final, {latency_s:.2f} s after you were done)" if latency_s is not None else ""
         lost = "; ".join(f"-{d.points} {d.reason}" for d in evaluation.deductions[:3])
         self._print(
             f"  Score {evaluation.overall}/100, {evaluation.band}{after}"
@@ -129,11 +139,17 @@ class RichDisplay:
             self._live.stop()
             self._live = None
 
-    def feedback(self, evaluation: Evaluation, latency_s: float | None) -> None:
+    def feedback(self, evaluation: Evaluation, latency_s: float | None, final: bool = True) -> None:
         self.stop_listening()
+        if not final:
+            self.console.print(
+                f"[bold]Score so far {evaluation.overall}/100[/bold] ({evaluation.band}, "
+                "provisional: the final score follows once you are done)"
+            )
+            return
         print_evaluation(self.console, evaluation)
         if latency_s is not None:
-            self.console.print(f"[dim](feedback {latency_s:.2f} s after you finished)[/dim]")
+            self.console.print(f"[dim](final score {latency_s:.2f} s after you were done)[/dim]")
 
 
 class KeyReader:

@@ -3,6 +3,14 @@
 :class:`Interview` runs the whole loop against small interfaces, so the same code runs a live
 session (sound card, microphone, keyboard) and the demo (a file-fed microphone): only the
 device adapters differ. Every answer goes through the one :class:`AnswerPipeline`.
+
+An answer has two ends. The *provisional* end comes at the first pause after which it reads
+finished: the streaming pieces give a quick score at once (shown as "so far") and the one
+pass over the whole recording starts in the background. The *final* end comes when the
+candidate is done: Enter, a closing phrase, or a silence long enough for where the answer
+stands (``EndpointOptions.reply_after_s``, ``end_silence_s`` at most). Until then the
+microphone stays open and speech reopens the same answer; then the full pass is scored,
+shown and saved, and only then does the interviewer speak again.
 """
 
 from __future__ import annotations
@@ -139,6 +147,7 @@ class AnswerOutcome:
     error: str | None = None
     latency_s: float | None = None  # end of answer -> transcript ready
     reason: str | None = None  # why the answer ended
+    final: bool = False  # the transcript is the one pass over the whole answer
 
 
 @dataclass
@@ -195,7 +204,10 @@ class _OpenAnswer:
         self.total = 0
         self.reason: str | None = None
         self.on_update: Callable[[AnswerOutcome], None] | None = None
-        """Called with the new outcome when a reopened answer ends again."""
+        """Called with the new (provisional) outcome when a reopened answer ends again."""
+        self.on_final: Callable[[AnswerOutcome], None] | None = None
+        """Called with the final outcome (the full pass) once the candidate is done."""
+        self._final_through = -1  # the speech end the last final outcome covered
         self.context: Transcript | None = None
         """For a follow-up answer: the main answer, read together with it."""
         self._content_key: tuple[int, float | None] = (0, None)
@@ -240,6 +252,8 @@ class _OpenAnswer:
                 self.reason = event.reason or "silence"
                 self._ended_at = time.perf_counter()
                 self._submit(self.batcher.flush())
+                if event.reason not in (None, "no_speech"):  # start the pass for good now
+                    self.stream.full_pass(self.audio(), self.speech_end())
             elif event.kind == "answer_reopened":
                 self.reason = None
         self._submit(self.batcher.tick(self.total))
@@ -255,15 +269,17 @@ class _OpenAnswer:
             return
         self._content_key = key
         partial = self.stream.partial()
-        finished = sure = False
+        finished = sure = done = False
         if partial is not None:
             if self.context is not None:
                 partial = merge_follow_up(self.context, partial)
             evaluation = self.interview.pipeline.evaluate(partial, self.question)
             verdict = assess_completeness(evaluation, self.interview.rules)
-            finished, sure = verdict.finished, verdict.sure
-            logger.debug("content so far: %s %s sure=%s", finished, verdict.reasons, sure)
-        self.endpointer.set_content(finished, round(key[1] * ASR_SAMPLE_RATE), sure)
+            finished, sure, done = verdict.finished, verdict.sure, verdict.done
+            logger.debug(
+                "content so far: %s %s sure=%s done=%s", finished, verdict.reasons, sure, done
+            )
+        self.endpointer.set_content(finished, round(key[1] * ASR_SAMPLE_RATE), sure, done)
 
     # -- listening ---------------------------------------------------------------------------
     def run(self) -> AnswerOutcome:
@@ -303,11 +319,22 @@ class _OpenAnswer:
             iv.display.stop_listening()
         return self.outcome()
 
-    def outcome(self) -> AnswerOutcome:
-        audio = Audio(
+    def audio(self) -> Audio:
+        """Everything the microphone gave this answer so far (what ``answer.wav`` holds)."""
+        return Audio(
             np.concatenate(self.blocks) if self.blocks else np.zeros(0, np.float32),
             ASR_SAMPLE_RATE,
         )
+
+    def speech_end(self) -> int:
+        """The end of the answer's last speech, with the endpointer's padding (samples)."""
+        pad = round(self.endpointer.options.stretch_pad_s * ASR_SAMPLE_RATE)
+        return min(self.total, self.endpointer.last_speech_end + pad)
+
+    def outcome(self) -> AnswerOutcome:
+        """The answer as it ended: the streaming pieces joined (a quick, provisional
+        transcript; :meth:`final_outcome` is the one saved)."""
+        audio = self.audio()
         if self.reason == "no_speech":
             self.stream.cancel()
             return AnswerOutcome(
@@ -325,6 +352,36 @@ class _OpenAnswer:
             reason=self.reason,
         )
 
+    @property
+    def needs_final(self) -> bool:
+        """The answer has speech that no final outcome covers yet."""
+        return self.on_final is not None and self._final_through != self.endpointer.last_speech_end
+
+    def final_outcome(self) -> AnswerOutcome:
+        """The answer transcribed in one pass over its whole recording (waits for the pass
+        started at its end, or starts one when the candidate went on since). If the full pass
+        finds no words where the pieces did, the pieces are kept, with a warning."""
+        audio = self.audio()
+        through = self.endpointer.last_speech_end
+        t0 = time.perf_counter()
+        try:
+            transcript = self.stream.full_pass(audio, self.speech_end()).result()
+            transcript = transcript.model_copy(update={"duration_s": audio.duration_s})
+        except AudioError as exc:
+            logger.warning("the full pass over the answer failed (%s): keeping the pieces", exc)
+            quick = self.outcome()
+            self._final_through = through
+            return replace(quick, final=True)
+        self._final_through = through
+        return AnswerOutcome(
+            status="answered",
+            audio=audio,
+            transcript=transcript,
+            latency_s=time.perf_counter() - t0,
+            reason=self.reason,
+            final=True,
+        )
+
     def quiet_s(self) -> float:
         """Silence heard since the last word of the answer."""
         return (self.total - self.endpointer.last_speech_end) / ASR_SAMPLE_RATE
@@ -338,10 +395,10 @@ class _OpenAnswer:
         if not self.endpointer.reopenable:
             return False
         hold_s = self.endpointer.reply_after_s
-        doubt = hold_s > self.endpointer.options.reply_after_s
-        if doubt and self._paced and self.quiet_s() < hold_s:  # a file-fed demo: no wait
+        if self._paced and self.quiet_s() < hold_s - 1.0:  # a file-fed demo: no wait
             self.interview.display.message(
-                "(Listening a little longer in case you go on: press Enter to move on.)"
+                f"(Still listening: go on if there is more. Moving on after {hold_s:.0f} s "
+                'of silence; press Enter or say "that\'s my answer" when you are done.)'
             )
         deadline = time.monotonic() + hold_s + 1.0  # a stalled input never blocks the loop
         try:
@@ -410,6 +467,9 @@ class Interview:
         self.rules = load_turn_taking()
         self.results: list[QuestionResult] = []
         self.latencies: list[float] = []
+        """End of each answer -> its quick (provisional) score on screen, in seconds."""
+        self.final_latencies: list[float] = []
+        """Final end of each answer (candidate done) -> the full pass scored, in seconds."""
         self.nudges = 0
         self._turn = turn if options.turn_model else None
         self._turn_warned = False
@@ -462,12 +522,24 @@ class Interview:
         reopened = False
         while answer is not None and answer.check():
             reopened = True
-            self.display.message("(Still listening: go on.)")
+            self.display.message("(Go on: still the same answer.)")
             outcome = answer.run()
             if outcome.status != "answered" or answer.on_update is None:
                 break
             answer.on_update(outcome)
         return reopened
+
+    def _hold(self) -> bool:
+        """Wait until the candidate is done with the open answer, then score it for good
+        (the full pass); again if they went on while it was being scored. True if the
+        answer was reopened."""
+        reopened = False
+        while True:
+            reopened |= self._settle()
+            answer = self._open
+            if answer is None or not answer.needs_final or answer.on_final is None:
+                return reopened
+            answer.on_final(answer.final_outcome())
 
     def _seal(self) -> None:
         answer, self._open = self._open, None
@@ -488,7 +560,7 @@ class Interview:
         """Speak ``text`` once the candidate is silent; the microphone (if open) is muted so
         the interviewer isn't recorded."""
         audio = self.voice.synthesize(text)
-        self._settle()
+        self._hold()
         self._seal()
         self._play(audio, mic)
         return audio
@@ -515,7 +587,9 @@ class Interview:
         """Score ``transcript``; with the time from the end of ``outcome`` to the score."""
         t0 = time.perf_counter()
         evaluation = self.pipeline.evaluate(transcript, question)
-        return evaluation, (outcome.latency_s or 0.0) + time.perf_counter() - t0
+        latency = (outcome.latency_s or 0.0) + time.perf_counter() - t0
+        (self.final_latencies if outcome.final else self.latencies).append(latency)
+        return evaluation, latency
 
     # -- one question ----------------------------------------------------------------------
     def ask(self, index: int, total: int, question: Question) -> QuestionResult:
@@ -543,22 +617,23 @@ class Interview:
 
         def score_main(new: AnswerOutcome) -> None:
             nonlocal main
-            main = new
             assert new.transcript is not None
             evaluation, latency = self._score(new.transcript, question, new)
-            self.latencies.append(latency)
-            self.display.feedback(evaluation, latency)
-            if self.session is not None:
-                self.session.save_transcript(index, new.transcript)
-                self.session.save_evaluation(index, evaluation)
+            self.display.feedback(evaluation, latency, final=new.final)
+            if new.final:
+                main = new
+                if self.session is not None:
+                    self.session.save_transcript(index, new.transcript)
+                    self.session.save_evaluation(index, evaluation)
             result.evaluation = evaluation
 
         score_main(outcome)
-        answer.on_update = score_main
+        answer.on_update = answer.on_final = score_main
         self._open = answer
 
         follow: FollowUp | None = None
         while self.options.follow_up and result.evaluation is not None:
+            self._hold()  # the follow-up is chosen from the final score
             follow = choose_follow_up(result.evaluation, question)
             if follow is None:
                 break
@@ -582,15 +657,15 @@ class Interview:
                 def score_follow_up(new: AnswerOutcome) -> None:
                     assert new.transcript is not None and main.transcript is not None
                     combined = merge_follow_up(main.transcript, new.transcript)
-                    final, latency = self._score(combined, question, new)
-                    self.display.feedback(final, latency)
-                    if self.session is not None:
+                    evaluation, latency = self._score(combined, question, new)
+                    self.display.feedback(evaluation, latency, final=new.final)
+                    if new.final and self.session is not None:
                         self.session.save_transcript(index, new.transcript, follow_up=True)
-                        self.session.save_evaluation(index, final, follow_up=True)
-                    result.evaluation = final
+                        self.session.save_evaluation(index, evaluation, follow_up=True)
+                    result.evaluation = evaluation
 
                 score_follow_up(extra)
-                extra_answer.on_update = score_follow_up
+                extra_answer.on_update = extra_answer.on_final = score_follow_up
                 self._open = extra_answer
             else:
                 extra_answer.seal()
@@ -600,6 +675,7 @@ class Interview:
                 self.session.mark(
                     index, _session_status(extra.status), error=extra.error, follow_up=True
                 )
+        self._hold()  # the candidate is done: the answer is final before anything else
         if self.session is not None:
             self.session.mark(index, "answered")
         return result
@@ -636,7 +712,7 @@ class Interview:
             self.results.append(result)
             if result.status == "quit":
                 break
-        self._settle()  # the last answer may still go on
+        self._hold()  # the last answer may still go on; then it is scored for good
         if self.session is not None:
             quit_early = bool(self.results) and self.results[-1].status == "quit"
             self.session.finish("quit" if quit_early else "completed")
