@@ -193,7 +193,7 @@ class EndpointOptions:
             closing phrase: at once; never more than ``end_silence_s``; see
             :attr:`Endpointer.reply_after_s`). A provisional score is shown as soon as the
             answer ends; speech that starts again before the interviewer speaks reopens the
-            answer. Measured on the pause benchmark (``bench/turn_taking.py``): thinking
+            answer. Measured on the pause benchmark (``bench/pauses.py``): thinking
             pauses of 3-8 s between sentences that read finished are common, so this is long.
     """
 

@@ -329,8 +329,8 @@ class _OpenAnswer:
     def saved_audio(self) -> Audio:
         """:meth:`audio` exactly as ``answer.wav`` holds it (16-bit PCM): the full pass reads
         these samples, so it gives the words batch-scoring the file gives (tiny.en's beam
-        search can turn on the last bit of a sample: 2.8 points of word error on one answer
-        of the pause benchmark when it read the float samples)."""
+        search can turn on the last bit of a sample: up to 9.6 points of word error against
+        batch on the pause benchmark's blind set when it read the float samples)."""
         audio = self.audio()
         return Audio.from_int16(audio.to_int16(), audio.sample_rate)
 
