@@ -1,31 +1,40 @@
-"""Could the microphone stay open while the interviewer speaks? The echo, measured first.
+"""Echo and barge-in: the microphone open while the interviewer speaks, with and without AEC.
 
-Usage: ``.venv/bin/python bench/echo.py [--levels -20 -30 -40] [--questions 6]``.
-
-Candidates often start answering on the question's last words. With headphones the microphone
-could stay open while the interviewer speaks; with laptop speakers the interviewer's own voice
-reaches the microphone. Before anything like that is enabled (issue #9, item 7), this measures
-what the listening path makes of the echo alone.
+Usage: ``.venv/bin/python bench/echo.py [--levels -10 -20 -30] [--questions 6]``.
 
 A private PulseAudio server (``tests/pulse.py``) gets a loopback from its virtual speaker's
-monitor into the air in front of its virtual microphone, at each ``--levels`` gain in dB (the
-issue's laptop case: -20 dB). The interviewer's questions (Piper, as practice speaks them) are
-played through the real output path (``adapters/devices.Speaker``) while the real input path
-(``Microphone``) stays open, unmuted, with nobody speaking; every block goes through Silero VAD
-and the endpointer with practice's options, as a candidate's answer would.
+monitor into the air in front of its virtual microphone at each ``--levels`` gain in dB (the
+issue's laptop case: -20 dB; -10 dB is a loud speaker next to the microphone). The
+interviewer's questions (Piper, as practice speaks them) are played through practice's own
+speaking path (``Interview._play``: ``adapters/devices.Speaker`` in the background,
+``Microphone`` open, ``core/barge_in.BargeIn`` on what it hears), two ways, each measured in
+the same run:
 
-Reported per level: the echo's measured level against the played audio (dB), the share of
-frames Silero scored as speech, and how many questions the echo alone would have taken for the
-start of an answer (``speech_started``): each one an interviewer interrupted by itself.
-Writes ``bench/results/echo-<date>.md`` and ``.json``.
+* ``aec off``: the microphone as it was, no echo cancellation (the baseline);
+* ``aec on``: the speaker hands what it plays to a ``FarEnd``, the microphone takes the echo
+  out with WebRTC AEC3 (``adapters/echo.py``), as ``practice`` does by default.
+
+Two trials per question and setting:
+
+* *echo alone* (nobody speaks): did the interviewer stop itself (a false barge-in), and the
+  share of frames Silero scored as speech;
+* *barge-in*: 1.5 s into the question a real recording (``tests/data/real-speech``) is played
+  into the microphone: did the interviewer stop, how long after the candidate's first word
+  (wall clock, PulseAudio's latency included), and how much of the candidate's speech the
+  answer kept (seconds of kept audio against the clip's speech from its first word).
+
+The echo path here is linear (a delay and a gain), easier than a room: the numbers say the
+mechanism works, not that every room will. Writes ``bench/results/echo-<date>.md``/``.json``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import platform
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from datetime import UTC, datetime
@@ -39,113 +48,170 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 sys.path.insert(0, str(REPO / "tests"))
 
-
-def _loopback(server: Any, gain_db: float) -> str:
-    """Feed the speaker into the microphone at ``gain_db``; returns the module's index."""
-    from pulse import MIC_FEED_SINK, SPEAKER_SINK
-
-    module = server.pactl(
-        "load-module",
-        "module-loopback",
-        f"source={SPEAKER_SINK}.monitor",
-        f"sink={MIC_FEED_SINK}",
-        "latency_msec=30",
-        "source_dont_move=true",
-        "sink_dont_move=true",
-    ).strip()
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:  # the loopback's streams appear once it runs
-        for block in server.pactl("list", "sink-inputs").split("Sink Input #")[1:]:
-            if f"Owner Module: {module}" in block:
-                index = block.split()[0]
-                server.pactl("set-sink-input-volume", index, f"{gain_db:g}dB")
-                return module
-        time.sleep(0.1)
-    raise RuntimeError(f"the loopback (module {module}) has no sink input")
+RATE = 16_000
+CANDIDATE_AT_S = 1.5
 
 
-def listen_while_playing(audio: Any, speaker: Any) -> dict[str, Any]:
-    """Play ``audio`` with the microphone open; what the listening path made of it."""
-    from voice_interview.adapters.devices import Microphone
+def _interview(speaker: Any) -> Any:
+    """Practice's interview loop with only what speaking needs (no recogniser)."""
+    from voice_interview.adapters.piper import PiperSynthesizer
     from voice_interview.adapters.vad import SileroSpeechDetector
-    from voice_interview.core.endpointing import Endpointer, EndpointOptions
+    from voice_interview.content.banks import load_bank
+    from voice_interview.practice.display import PlainDisplay
+    from voice_interview.practice.interview import Interview, PracticeOptions
 
-    detector = SileroSpeechDetector()
-    endpointer = Endpointer(detector, EndpointOptions())
-    probabilities: list[float] = []
-    real = detector.speech_probability
+    return Interview(
+        bank=load_bank(),
+        options=PracticeOptions(),
+        pipeline=None,  # type: ignore[arg-type]
+        voice=PiperSynthesizer(),
+        speaker=speaker,
+        microphone=None,  # type: ignore[arg-type]
+        detector=SileroSpeechDetector,
+        display=PlainDisplay(out=open("/dev/null", "w")),
+    )
 
-    def scored(frame: Any) -> float:
-        p = float(real(frame))
-        probabilities.append(p)
-        return p
 
-    detector.speech_probability = scored  # type: ignore[method-assign]
+def _speech_frames(samples: np.ndarray) -> float:
+    from voice_interview.adapters.vad import SileroSpeechDetector
+
+    det = SileroSpeechDetector()
+    ps = [det.speech_probability(samples[i : i + 512]) for i in range(0, samples.size - 511, 512)]
+    return float(np.mean(np.array(ps) >= 0.5)) if ps else 0.0
+
+
+def trial(
+    interview: Any, mic: Any, question: Any, server: Any, clip: tuple[Path, float, float] | None
+) -> dict[str, Any]:
+    """Speak ``question``; with ``clip`` (wav, lead s, speech s) a candidate talks over it."""
+    mic.flush()
     heard: list[np.ndarray] = []
+    real_read = mic.read
+
+    def read(timeout_s: float) -> Any:
+        block = real_read(timeout_s)
+        if block is not None:
+            heard.append(block.samples)
+        return block
+
+    mic.read = read
     started: list[float] = []
-    stop = threading.Event()
-    with Microphone() as mic:
-        mic.flush()
+    timer = None
+    if clip is not None:
 
-        def listen() -> None:
-            while not stop.is_set():
-                block = mic.read(0.1)
-                if block is None:
-                    continue
-                heard.append(block.samples)
-                for event in endpointer.feed(block.samples):
-                    if event.kind == "speech_started":
-                        started.append(event.sample / 16_000)
+        def start() -> None:
+            started.append(time.monotonic())
+            server.play_into_mic(clip[0])
 
-        thread = threading.Thread(target=listen)
-        thread.start()
-        time.sleep(0.3)
-        speaker.play(audio)
-        time.sleep(0.8)  # the echo's tail
-        stop.set()
-        thread.join()
-    mic_audio = np.concatenate(heard) if heard else np.zeros(1, np.float32)
-    played = audio.resampled(16_000).samples
-    # energy per played sample: the microphone also heard 1.1 s of silence around the question
-    echo = np.sqrt(np.sum(mic_audio**2) / max(1, len(played)))
-    echo_db = 20 * np.log10((echo + 1e-12) / (np.sqrt(np.mean(played**2)) + 1e-12))
-    return {
-        "question_s": round(audio.duration_s, 2),
-        "echo_db": round(float(echo_db), 1),
-        "speech_frames": round(float(np.mean(np.array(probabilities) >= 0.5)), 3)
-        if probabilities
-        else 0.0,
-        "max_probability": round(max(probabilities, default=0.0), 3),
-        "answer_started": bool(started),
-        "started_at_s": started[0] if started else None,
-    }
-
-
-def measure(questions: list[Any], gain_db: float, server: Any) -> dict[str, Any]:
-    from voice_interview.adapters.devices import Speaker
-
-    module = _loopback(server, gain_db)
-    rows = []
+        timer = threading.Timer(CANDIDATE_AT_S, start)
+    before = interview.barge_ins
+    t0 = time.monotonic()
     try:
-        speaker = Speaker()
-        for audio in questions:
-            rows.append(listen_while_playing(audio, speaker))
-            print(json.dumps({"gain_db": gain_db, **rows[-1]}), file=sys.stderr, flush=True)
+        if timer is not None:
+            timer.start()
+        kept = interview._play(question, mic)
+        t1 = time.monotonic()
     finally:
-        server.pactl("unload-module", module)
-    return {
-        "gain_db": gain_db,
-        "echo_db_median": float(np.median([r["echo_db"] for r in rows])),
-        "speech_frames_mean": float(np.mean([r["speech_frames"] for r in rows])),
-        "answers_started": sum(r["answer_started"] for r in rows),
-        "questions": len(rows),
-        "rows": rows,
+        mic.read = real_read
+        if timer is not None:
+            timer.cancel()
+    stopped = interview.barge_ins > before
+    row: dict[str, Any] = {
+        "question_s": round(question.duration_s, 2),
+        "stopped": stopped,
+        "stopped_at_s": round(t1 - t0, 2) if stopped else None,
+        "speech_frames": round(_speech_frames(np.concatenate(heard)), 3) if heard else 0.0,
     }
+    if clip is not None:
+        first_word = (started[0] if started else t0 + CANDIDATE_AT_S) + clip[1]
+        kept_s = sum(a.duration_s for a in kept)
+        row.update(
+            {
+                "candidate_first_word_s": round(first_word - t0, 2),
+                "stop_after_first_word_s": round(t1 - first_word, 2) if stopped else None,
+                "kept_s": round(kept_s, 2),
+                # the candidate's speech that had been said when the interviewer stopped
+                "said_before_stop_s": round(max(0.0, min(clip[2], t1 - first_word)), 2),
+            }
+        )
+        time.sleep(clip[2] + 0.5)  # let the clip finish before the next trial
+    else:
+        time.sleep(0.5)
+    return row
+
+
+def measure(
+    questions: list[Any], clips: list[tuple[Path, float, float]], gain_db: float, server: Any
+) -> list[dict[str, Any]]:
+    from voice_interview.adapters.devices import Microphone, Speaker
+    from voice_interview.adapters.echo import EchoCanceller, FarEnd
+
+    results = []
+    with server.echo(gain_db):
+        for aec in (False, True):
+            far = FarEnd() if aec else None
+            speaker = Speaker(far_end=far)
+            interview = _interview(speaker)
+            mic = Microphone(far_end=far, canceller=EchoCanceller() if aec else None)
+            if not aec:
+                mic.echo_cancelled = True  # listen while speaking anyway: the baseline
+            rows = []
+            with mic:
+                for i, question in enumerate(questions):
+                    for clip in (None, clips[i % len(clips)]):
+                        rows.append(
+                            {
+                                "trial": "echo" if clip is None else "barge-in",
+                                **trial(interview, mic, question, server, clip),
+                            }
+                        )
+                        print(
+                            json.dumps({"gain_db": gain_db, "aec": aec, **rows[-1]}),
+                            file=sys.stderr,
+                            flush=True,
+                        )
+            echo = [r for r in rows if r["trial"] == "echo"]
+            barge = [r for r in rows if r["trial"] == "barge-in"]
+            delays = [r["stop_after_first_word_s"] for r in barge if r["stopped"]]
+            results.append(
+                {
+                    "gain_db": gain_db,
+                    "aec": aec,
+                    "false_stops": sum(r["stopped"] for r in echo),
+                    "echo_speech_frames": float(np.mean([r["speech_frames"] for r in echo])),
+                    "barge_ins": sum(r["stopped"] for r in barge),
+                    "trials": len(barge),
+                    "stop_delay_median_s": float(np.median(delays)) if delays else None,
+                    "stop_delay_max_s": float(max(delays)) if delays else None,
+                    "kept_vs_said_s": [
+                        (r["kept_s"], r["said_before_stop_s"]) for r in barge if r["stopped"]
+                    ],
+                    "rows": rows,
+                }
+            )
+    return results
+
+
+def _clips(folder: Path, count: int) -> list[tuple[Path, float, float]]:
+    """Real recordings as 16 kHz WAVs: (path, first word s, speech s from the first word)."""
+    from asr import load_real_speech  # bench/asr.py
+
+    from voice_interview.adapters.audio_files import write_wav
+
+    out = []
+    for clip, _ in load_real_speech()[:count]:
+        audio = clip.resampled(RATE)
+        loud = np.flatnonzero(np.abs(audio.samples) > 0.02)
+        lead, end = loud[0] / RATE, loud[-1] / RATE
+        path = folder / f"clip{len(out)}.wav"
+        write_wav(audio, path)
+        out.append((path, float(lead), float(end - lead)))
+    return out
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--levels", nargs="+", type=float, default=[-20.0, -30.0, -40.0])
+    parser.add_argument("--levels", nargs="+", type=float, default=[-10.0, -20.0, -30.0])
     parser.add_argument("--questions", type=int, default=6)
     parser.add_argument("--out", default=str(REPO / "bench" / "results"))
     args = parser.parse_args()
@@ -162,29 +228,43 @@ def main() -> int:
     questions = [voice.synthesize(t) for t in texts]
     server = VirtualAudio()
     server.start()
-    try:
-        with server.activate():
-            results = [measure(questions, level, server) for level in args.levels]
-    finally:
-        server.stop()
+    with tempfile.TemporaryDirectory() as tmp:
+        clips = _clips(Path(tmp), 5)
+        try:
+            with server.activate():
+                results = [
+                    r for level in args.levels for r in measure(questions, clips, level, server)
+                ]
+        finally:
+            server.stop()
     version = subprocess.run(["pulseaudio", "--version"], capture_output=True, text=True)
     stamp = f"{datetime.now(UTC):%Y-%m-%d}"
+
+    def f(x: float | None) -> str:
+        return "-" if x is None else f"{x:.2f} s"
+
     lines = [
-        f"# Echo of the interviewer into an open microphone {stamp}",
+        f"# Echo and barge-in, microphone open while the interviewer speaks {stamp}",
         "",
-        f"CPU: {cpu_name()}; {version.stdout.strip()}; {len(questions)} questions spoken by "
-        "Piper through the virtual speaker, fed back into the virtual microphone by "
-        "module-loopback at each gain; nobody speaking; Silero VAD + the endpointer with "
-        "practice's defaults on what the microphone heard.",
+        f"CPU: {cpu_name()}; python {platform.python_version()}; {version.stdout.strip()}; "
+        f"{len(questions)} questions spoken by Piper through the virtual speaker, fed back into "
+        "the virtual microphone by module-loopback (linear: delay + gain) at each gain. Per "
+        "question: one trial with nobody speaking, one with a real recording played into the "
+        f"microphone {CANDIDATE_AT_S} s into the question. Barge-in rule: core/barge_in.py "
+        "defaults (Silero >= 0.5 for 0.2 s in a row).",
         "",
-        "| loopback gain | echo level measured (vs the played audio) | frames scored speech "
-        "| questions the echo alone took for an answer |",
-        "|---|---|---|---|",
+        "| loopback gain | AEC | echo alone: interviewer stopped itself | echo frames scored "
+        "speech | candidate over it: interviewer stopped | first word -> stopped, median / max "
+        "| kept / said before the stop (s) |",
+        "|---|---|---|---|---|---|---|",
     ]
     for r in results:
+        kept = ", ".join(f"{k:.1f}/{s:.1f}" for k, s in r["kept_vs_said_s"])
         lines.append(
-            f"| {r['gain_db']:g} dB | {r['echo_db_median']:.1f} dB | "
-            f"{100 * r['speech_frames_mean']:.0f} % | {r['answers_started']} of {r['questions']} |"
+            f"| {r['gain_db']:g} dB | {'on' if r['aec'] else 'off'} | {r['false_stops']} of "
+            f"{r['trials']} | {100 * r['echo_speech_frames']:.0f} % | {r['barge_ins']} of "
+            f"{r['trials']} | {f(r['stop_delay_median_s'])} / {f(r['stop_delay_max_s'])} | "
+            f"{kept} |"
         )
     text = "\n".join(lines) + "\n"
     print(text)

@@ -284,7 +284,14 @@ def real_cases(which: str, count: int = 6) -> list[Case]:
     return cases
 
 
-def run_case(case: Case, interview_parts: dict[str, Any], reply_after_s: float | None) -> dict:
+def run_case(
+    case: Case,
+    interview_parts: dict[str, Any],
+    reply_after_s: float | None,
+    realtime: float = 0.0,
+) -> dict:
+    import time
+
     import jiwer
 
     from voice_interview.adapters.audio_files import load_audio
@@ -302,6 +309,9 @@ def run_case(case: Case, interview_parts: dict[str, Any], reply_after_s: float |
     seals: list[int] = []
     nudges: list[tuple[int, float]] = []
     feedbacks: list[tuple[int, bool]] = []
+    feedback_at: list[tuple[float, bool]] = []  # (monotonic, final), for --realtime
+    sealed_at: list[float] = []
+    mics: list[Any] = []
     current: list[Any] = []
     real_run, real_seal = iv._OpenAnswer.run, iv._OpenAnswer.seal
 
@@ -311,11 +321,13 @@ def run_case(case: Case, interview_parts: dict[str, Any], reply_after_s: float |
 
     def seal(self: Any) -> None:
         seals.append(self.total)
+        sealed_at.append(time.monotonic())
         real_seal(self)
 
     class Display(PlainDisplay):
         def feedback(self, evaluation: Any, latency_s: Any, final: bool = True) -> None:
             feedbacks.append((current[0].total if current else 0, final))
+            feedback_at.append((time.monotonic(), final))
 
     iv._OpenAnswer.run, iv._OpenAnswer.seal = run, seal  # type: ignore[method-assign]
     try:
@@ -324,8 +336,9 @@ def run_case(case: Case, interview_parts: dict[str, Any], reply_after_s: float |
             @contextmanager
             def microphone(q: Any, follow_up: bool) -> Any:
                 with FileMicrophone(
-                    Audio(case.audio, RATE), realtime=0.0, trailing_silence_s=20.0
+                    Audio(case.audio, RATE), realtime=realtime, trailing_silence_s=20.0
                 ) as mic:
+                    mics.append(mic)
                     yield mic
 
             session = SessionStore(Path(tmp)).create(bank, [question.id], {"bench": True})
@@ -348,10 +361,10 @@ def run_case(case: Case, interview_parts: dict[str, Any], reply_after_s: float |
             )
             real_nudge = interview.nudge
 
-            def nudge(mic: Any) -> None:
+            def nudge(mic: Any) -> Any:
                 text = interview.rules.nudges[interview.nudges % len(interview.rules.nudges)]
                 nudges.append((current[0].total, interview.voice.synthesize(text).duration_s))
-                real_nudge(mic)
+                return real_nudge(mic)
 
             interview.nudge = nudge  # type: ignore[method-assign]
             rnd = next(r for r in bank.rounds if any(q.id == question.id for q in r.questions))
@@ -376,6 +389,19 @@ def run_case(case: Case, interview_parts: dict[str, Any], reply_after_s: float |
         if a < at / RATE + d and at / RATE < b  # a nudge over the candidate
     ) + (1 if lost > 0 else 0)  # the next question over the candidate's next words
     ref = normalize_text(case.reference)
+    wall: dict[str, Any] = {}
+    if realtime and mics and mics[0]._opened_at is not None:
+        # wall clock: when the last word had been heard (the file-fed mic's own schedule)
+        heard = mics[0]._opened_at + last_word / realtime
+        after = [(t - heard, final) for t, final in feedback_at if t >= heard]
+        quick = next((d for d, final in after if not final), None)
+        final_at = next((d for d, final in after if final), None)
+        wall = {
+            "wall_to_first_feedback_s": round(min(d for d, _ in after), 2) if after else None,
+            "wall_to_quick_feedback_s": None if quick is None else round(quick, 2),
+            "wall_to_final_feedback_s": None if final_at is None else round(final_at, 2),
+            "wall_to_next_s": round(sealed_at[0] - heard, 2) if sealed_at else None,
+        }
     return {
         "case": case.name,
         "voice": case.voice,
@@ -391,6 +417,7 @@ def run_case(case: Case, interview_parts: dict[str, Any], reply_after_s: float |
         "audio_s": round(case.audio.shape[0] / RATE, 2),
         "wer_saved": round(jiwer.wer(ref, normalize_text(saved)), 4),
         "wer_batch": round(jiwer.wer(ref, normalize_text(batch)), 4),
+        **wall,
     }
 
 
@@ -399,6 +426,14 @@ def main() -> int:
     parser.add_argument("--set", default="dev", choices=sorted(SEEDS))
     parser.add_argument("--reply-after-s", type=float, default=None)
     parser.add_argument("--label", default="")
+    parser.add_argument(
+        "--realtime",
+        action="store_true",
+        help="play each answer in real time (wall-clock latency of feedback and final score)",
+    )
+    parser.add_argument(
+        "--limit", type=int, default=0, help="only the first N typed answers and N/4 real ones"
+    )
     parser.add_argument("--out", default=str(REPO / "bench" / "results"))
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -414,7 +449,10 @@ def main() -> int:
     from voice_interview.pipeline import build_pipeline
     from voice_interview.practice.wiring import SilentSpeaker
 
-    cases = typed_cases(args.set) + real_cases(args.set)
+    typed, real = typed_cases(args.set), real_cases(args.set)
+    if args.limit:
+        typed, real = typed[: args.limit], real[: max(1, args.limit // 4)]
+    cases = typed + real
     bank = load_bank()
     pipeline = build_pipeline("tiny.en", bank)
     turn = SmartTurnDetector()
@@ -429,7 +467,7 @@ def main() -> int:
     }
     rows = []
     for case in cases:
-        rows.append(run_case(case, parts, args.reply_after_s))
+        rows.append(run_case(case, parts, args.reply_after_s, 1.0 if args.realtime else 0.0))
         print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
 
     pauses = [p for r in rows for p in r["pauses"]]
@@ -469,13 +507,29 @@ def main() -> int:
         "wer_batch_mean": round(statistics.mean(r["wer_batch"] for r in rows), 4),
         "wer_gap_max": round(max(gaps), 4),
     }
+    if args.realtime:
+        for cue_name, cue_rows in (
+            ("cue", [r for r in rows if r["done_cue"] and not r["lost_s"]]),
+            ("nocue", [r for r in rows if not r["done_cue"] and not r["lost_s"]]),
+        ):
+            for key in ("first_feedback", "quick_feedback", "final_feedback", "next"):
+                xs = [r[f"wall_to_{key}_s"] for r in cue_rows]
+                xs = [x for x in xs if x is not None]
+                summary[f"wall_{cue_name}_{key}_median"] = med(xs)
+                summary[f"wall_{cue_name}_{key}_p90"] = p90(xs)
     stamp = f"{datetime.now(UTC):%Y-%m-%d}"
-    name = f"pauses-{args.set}{'-' + args.label if args.label else ''}-{stamp}"
+    label = "-".join(x for x in ("realtime" if args.realtime else "", args.label) if x)
+    name = f"pauses-{args.set}{'-' + label if label else ''}-{stamp}"
     lines = [
         f"# Pause benchmark, set {args.set} (seed {SEEDS[args.set]}), {stamp}",
         "",
         f"CPU: {cpu_name()}; cores: {available_cores()}; python {platform.python_version()}; "
-        "tiny.en, Silero VAD, Smart Turn; file-fed microphone at full speed (sample time).",
+        "tiny.en, Silero VAD, Smart Turn; file-fed microphone "
+        + (
+            "in real time (wall_* figures: wall clock from the last word being heard)."
+            if args.realtime
+            else "at full speed (sample time)."
+        ),
         f"Policy: defaults, reply_after_s = {reply} s. Targets: <= 1 cut in 60 pause cases, "
         "0 talk-overs, 0 s lost, saved-transcript WER within 2 points of batch.",
         "",

@@ -126,6 +126,7 @@ HEAVY_FIXTURES = frozenset(
 SERIAL_GROUPS = {
     "realtime": (
         "test_practice_live",
+        "test_barge_in_live",
         "test_replay",
         "test_practice",
         "test_devices",

@@ -259,6 +259,35 @@ class VirtualAudio:
         return recorder
 
     @contextlib.contextmanager
+    def echo(self, gain_db: float) -> Iterator[None]:
+        """Feed the virtual speaker back into the virtual microphone at ``gain_db`` while in
+        the block (module-loopback, 30 ms latency): the interviewer's voice reaching the
+        microphone, as through laptop speakers, on a linear echo path (a delay and a gain)."""
+        module = self.pactl(
+            "load-module",
+            "module-loopback",
+            f"source={SPEAKER_SINK}.monitor",
+            f"sink={MIC_FEED_SINK}",
+            "latency_msec=30",
+            "source_dont_move=true",
+            "sink_dont_move=true",
+        ).strip()
+        try:
+            deadline = time.monotonic() + 5
+            while True:  # the loopback's stream appears once it runs
+                blocks = self.pactl("list", "sink-inputs").split("Sink Input #")[1:]
+                mine = [b.split()[0] for b in blocks if f"Owner Module: {module}" in b]
+                if mine:
+                    self.pactl("set-sink-input-volume", mine[0], f"{gain_db:g}dB")
+                    break
+                if time.monotonic() > deadline:
+                    raise PulseError(f"the loopback (module {module}) has no sink input")
+                time.sleep(0.1)
+            yield
+        finally:
+            self.pactl("unload-module", module)
+
+    @contextlib.contextmanager
     def activate(self) -> Iterator[None]:
         """Point this process (and sounddevice in it) at the server; undo on exit."""
         saved = {key: os.environ.get(key) for key in self.env}

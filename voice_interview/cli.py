@@ -145,6 +145,12 @@ def _build_parser() -> argparse.ArgumentParser:
             help='no "Anything to add?" after a long silence: the answer just ends',
         )
         p.add_argument(
+            "--no-barge-in",
+            action="store_true",
+            help="mute the microphone while the interviewer speaks (default: it listens, with "
+            "the interviewer's echo cancelled, and the interviewer stops when you talk)",
+        )
+        p.add_argument(
             "--max-answer-s", type=float, default=d.max_answer_s, help="longest answer, seconds"
         )
         p.add_argument("--no-follow-up", action="store_true", help="no follow-up questions")
@@ -426,6 +432,7 @@ def _practice_options(args: argparse.Namespace) -> PracticeOptions:
         captions=not args.no_captions,
         turn_model=not args.no_turn_model,
         nudge=not args.no_nudge,
+        barge_in=not args.no_barge_in,
     )
 
 

@@ -9,7 +9,11 @@ endpointer run the same on a live mic and on a recording:
 - ``iter_blocks()`` lazily yields blocks as they arrive;
 - ``level_dbfs`` is the level of the latest block, for a level meter;
 - ``mute()`` / ``unmute(tail_s)`` drop the input while the interviewer speaks (and for
-  ``tail_s`` after, the room's echo), counted in samples, not wall-clock time.
+  ``tail_s`` after, the room's echo), counted in samples, not wall-clock time;
+- ``echo_cancelled``: True when the interviewer's voice is taken out of the input
+  (:mod:`voice_interview.adapters.echo`), so it need not be muted while the interviewer
+  speaks. The :class:`Speaker` given the same :class:`~voice_interview.adapters.echo.FarEnd`
+  hands it what it plays.
 
 sounddevice is imported only when a device is opened, so ``import voice_interview`` stays light.
 Every device failure is a :class:`DeviceError` with a one-line message that says what to do.
@@ -30,6 +34,7 @@ from typing import Any, Self
 import numpy as np
 import numpy.typing as npt
 
+from voice_interview.adapters.echo import EchoCanceller, FarEnd
 from voice_interview.adapters.playback import DeviceError, import_sounddevice
 from voice_interview.core.audio import ASR_SAMPLE_RATE, Audio
 
@@ -121,6 +126,8 @@ class _Input:
 
     _gate: _MuteGate
     _level: float
+    echo_cancelled = False
+    """True when the interviewer's voice is removed from the input (no need to mute)."""
 
     def open(self) -> Self:
         raise NotImplementedError
@@ -175,6 +182,10 @@ class Microphone(_Input):
         device_rate: rate to open the device at, in Hz; blocks are resampled (soxr) to
             ``sample_rate``. None = ``sample_rate`` when the device accepts it, else the
             device's default rate.
+        far_end: the reference of what the speaker plays (the same object given to the
+            :class:`Speaker`); with ``canceller``, the blocks handed out have the
+            interviewer's echo removed (``sample_rate`` must then be 16 kHz).
+        canceller: the echo canceller (loaded by :meth:`open`).
     """
 
     def __init__(
@@ -186,6 +197,8 @@ class Microphone(_Input):
         stall_timeout_s: float = 2.0,
         start_timeout_s: float = 5.0,
         device_rate: int | None = None,
+        far_end: FarEnd | None = None,
+        canceller: EchoCanceller | None = None,
     ) -> None:
         if sample_rate <= 0 or block_samples <= 0:
             raise ValueError("sample_rate and block_samples must be positive")
@@ -201,9 +214,21 @@ class Microphone(_Input):
         """The opened device's name (set by :meth:`open`)."""
         self.overflows = 0
         """Blocks PortAudio reported as overflowed (input lost because the system was busy)."""
+        if (far_end is None) != (canceller is None):
+            raise ValueError("far_end and canceller go together")
+        if canceller is not None and sample_rate != ASR_SAMPLE_RATE:
+            raise ValueError(f"echo cancellation runs at {ASR_SAMPLE_RATE} Hz")
+        self.far_end = far_end
+        self.canceller = canceller
+        self.echo_cancelled = canceller is not None
         self._gate = _MuteGate()
-        self._queue: queue.SimpleQueue[npt.NDArray[np.float32]] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[
+            tuple[npt.NDArray[np.float32], npt.NDArray[np.float32] | None]
+        ] = queue.SimpleQueue()
         self._pending = np.zeros(0, dtype=np.float32)
+        self._pending_far = np.zeros(0, dtype=np.float32)
+        self._captured = 0  # device samples captured since open (pairs them with far_end)
+        self._device_rate = sample_rate
         self._resampler: Any = None
         self._stream: Any = None
         self._finished = threading.Event()
@@ -219,11 +244,16 @@ class Microphone(_Input):
         if self._stream is not None:
             return self
         sd = import_sounddevice()
+        if self.canceller is not None:
+            self.canceller.load()
         info = _query_device(sd, self.device, "input")
         self.device_name = str(info["name"])
         rate = self.device_rate or self._pick_rate(sd, info)
         self._resampler = None
         self._pending = np.zeros(0, dtype=np.float32)
+        self._pending_far = np.zeros(0, dtype=np.float32)
+        self._captured = 0
+        self._device_rate = rate
         if rate != self.sample_rate:
             import soxr
 
@@ -291,9 +321,10 @@ class Microphone(_Input):
         """Discard every block captured but not read yet; returns how many samples went."""
         dropped = self._pending.size
         self._pending = np.zeros(0, dtype=np.float32)
+        self._pending_far = np.zeros(0, dtype=np.float32)
         while True:
             try:
-                dropped += self._queue.get_nowait().size
+                dropped += self._queue.get_nowait()[0].size
             except queue.Empty:
                 return dropped
 
@@ -314,7 +345,7 @@ class Microphone(_Input):
         while self._pending.size < self.block_samples:
             now = time.monotonic()
             try:
-                raw = self._queue.get(timeout=max(0.0, min(deadline - now, _POLL_S)))
+                raw, far = self._queue.get(timeout=max(0.0, min(deadline - now, _POLL_S)))
             except queue.Empty:
                 if self._stream is None:  # closed meanwhile
                     return None
@@ -325,8 +356,15 @@ class Microphone(_Input):
             if self._resampler is not None:
                 raw = np.asarray(self._resampler.resample_chunk(raw), dtype=np.float32)
             self._pending = np.concatenate([self._pending, raw]) if self._pending.size else raw
+            if far is not None:
+                self._pending_far = np.concatenate([self._pending_far, far])
         block = self._pending[: self.block_samples]
         self._pending = self._pending[self.block_samples :]
+        if self.canceller is not None:
+            # The resampler's delay keeps the reference a few samples ahead: as AEC3 wants.
+            far = self._pending_far[: self.block_samples]
+            self._pending_far = self._pending_far[self.block_samples :]
+            block = self.canceller.process(block, far)
         return Audio(block, self.sample_rate)
 
     def iter_blocks(self) -> Iterator[Audio]:
@@ -357,11 +395,17 @@ class Microphone(_Input):
         self._started = True
         if status.input_overflow:
             self.overflows += 1
+        far = None
+        if self.far_end is not None:  # what the speaker played while this block was heard
+            rate = self._device_rate
+            before = round(self._captured * self.sample_rate / rate)
+            self._captured += frames
+            far = self.far_end.take(round(self._captured * self.sample_rate / rate) - before)
         if not self._gate.admit(frames):
             return
         samples = np.array(indata[:, 0], dtype=np.float32)  # a copy: PortAudio reuses indata
         self._level = _level_dbfs(samples)
-        self._queue.put(samples)
+        self._queue.put((samples, far))
 
     def _check_alive(self) -> None:
         if self._closing:
@@ -541,11 +585,19 @@ class Speaker:
             which was 35 ms through PulseAudio's ALSA plugin and gave audible gaps (underruns)
             on a busy 2-core CPU. A longer buffer rides out a busy CPU, at the cost of a later
             start and stop; the default is 0.2 s, ``replay`` asks for 0.4 s and corrects for it.
+        far_end: where to hand a 16 kHz copy of every sample played, for the microphone's
+            echo canceller (see :mod:`voice_interview.adapters.echo`).
     """
 
-    def __init__(self, device: int | str | None = None, buffer_s: float | None = 0.2) -> None:
+    def __init__(
+        self,
+        device: int | str | None = None,
+        buffer_s: float | None = 0.2,
+        far_end: FarEnd | None = None,
+    ) -> None:
         self.device = device
         self.buffer_s = buffer_s
+        self.far_end = far_end
         self.device_name: str | None = None
         self._stream: Any = None
         self._done = threading.Event()
@@ -581,6 +633,8 @@ class Speaker:
         self.device_name = str(info["name"])
         rate = self._pick_rate(sd, info, audio.sample_rate)
         samples = audio.resampled(rate).samples
+        far_end = self.far_end
+        reference = audio.resampled(far_end.sample_rate).samples if far_end else samples
         position = 0
         done = threading.Event()
         self._written, self._rate, self._latency_s = 0, rate, 0.0
@@ -590,6 +644,11 @@ class Speaker:
             chunk = samples[position : position + frames]
             outdata[: chunk.size, 0] = chunk
             outdata[chunk.size :, 0] = 0.0
+            if far_end is not None:  # the same stretch, at the reference's rate
+                ratio = far_end.sample_rate / rate
+                a, b = round(position * ratio), round((position + frames) * ratio)
+                piece = reference[a:b]
+                far_end.push(np.concatenate([piece, np.zeros(b - a - piece.size, np.float32)]))
             position += frames
             self._written = min(position, samples.size)
             if position >= samples.size:
@@ -641,10 +700,13 @@ class Speaker:
             # them the output latency to come out of the speaker.
             time.sleep(min(0.5, max(0.0, self._ends_at - time.monotonic())))
         finally:
-            self.stop()
+            self._close(played=True)
 
     def stop(self) -> None:
         """Stop playing at once (no-op when nothing plays)."""
+        self._close(played=False)
+
+    def _close(self, played: bool) -> None:
         stream, self._stream = self._stream, None
         if stream is None:
             return
@@ -653,6 +715,8 @@ class Speaker:
         finally:
             stream.close(ignore_errors=True)
             self._done.set()
+            if self.far_end is not None and not played:  # buffered, never played
+                self.far_end.clear()
 
     def __enter__(self) -> Self:
         return self

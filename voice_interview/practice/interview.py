@@ -30,6 +30,7 @@ import numpy as np
 from voice_interview.adapters.models import DEFAULT_ASR_MODEL
 from voice_interview.content.banks import Bank, Question, Round
 from voice_interview.core.audio import ASR_SAMPLE_RATE, Audio
+from voice_interview.core.barge_in import BargeIn, BargeInOptions
 from voice_interview.core.batching import StretchBatcher
 from voice_interview.core.endpointing import (
     Endpointer,
@@ -65,6 +66,18 @@ class Microphone(Protocol):
 
 class Speaker(Protocol):
     def play(self, audio: Audio) -> None: ...
+
+
+class InterruptibleSpeaker(Protocol):
+    """A speaker the candidate can interrupt (``adapters/devices.Speaker``): it plays in the
+    background while the loop listens, and stops at once."""
+
+    @property
+    def playing(self) -> bool: ...
+
+    def play(self, audio: Audio, blocking: bool = True) -> None: ...
+    def stop(self) -> None: ...
+    def wait(self) -> None: ...
 
 
 class TurnModel(TurnDetector, Protocol):
@@ -108,6 +121,11 @@ class PracticeOptions:
             ``EndpointOptions.fallback_silence_s`` after a finished-reading answer).
         nudge: after ``end_silence_s`` on an unfinished answer, ask "Anything to add?" before
             the answer ends (off: it ends at ``end_silence_s``).
+        barge_in: keep listening while the interviewer speaks (the microphone must cancel
+            the interviewer's echo, or the candidate wear headphones) and stop speaking when
+            the candidate talks; what they say then is part of their answer. Off (or on a
+            microphone without echo cancellation): the microphone is muted while the
+            interviewer speaks.
     """
 
     round_id: str | None = None
@@ -122,6 +140,7 @@ class PracticeOptions:
     captions: bool = True
     turn_model: bool = True
     nudge: bool = True
+    barge_in: bool = True
 
 
 def plan_questions(bank: Bank, options: PracticeOptions) -> list[tuple[Round, Question]]:
@@ -213,6 +232,17 @@ class _OpenAnswer:
         self._content_key: tuple[int, float | None] = (0, None)
         self._paced = getattr(mic, "realtime", 1.0) != 0
         self._ended_at = 0.0
+        self._backlog: list[Audio] = []  # heard while the interviewer spoke, read first
+
+    def prime(self, heard: list[Audio]) -> None:
+        """What the microphone heard for this answer while the interviewer spoke (barge-in):
+        read before anything else the microphone hands out."""
+        self._backlog.extend(heard)
+
+    def _read(self, timeout_s: float) -> Audio | None:
+        if self._backlog:
+            return self._backlog.pop(0)
+        return self.mic.read(timeout_s)
 
     # -- audio in ----------------------------------------------------------------------------
     def _take(self, block: Audio) -> list[EndpointEvent]:
@@ -247,7 +277,8 @@ class _OpenAnswer:
                     self.stream.wait()
             elif event.kind == "nudge":
                 self._submit(self.batcher.flush())
-                self.interview.nudge(self.mic)
+                # what the candidate said while the prompt played is this answer's, in order
+                self._backlog.extend(self.interview.nudge(self.mic) or [])
             elif event.kind == "answer_ended":
                 self.reason = event.reason or "silence"
                 self._ended_at = time.perf_counter()
@@ -298,7 +329,7 @@ class _OpenAnswer:
                 elif action == "pause":
                     paused = not paused
                     iv.display.message("Paused: press p to go on." if paused else "Go on.")
-                block = self.mic.read(0.1)
+                block = self._read(0.1)
                 if block is None and getattr(self.mic, "finished", False):
                     events += self.endpointer.stop()  # a file-fed input ran out
                 if block is not None and not paused:
@@ -418,7 +449,7 @@ class _OpenAnswer:
                 if quiet and not self._paced:  # a file read at full speed: samples are time
                     return False
                 # live: what was captured before now is in the past, so it is read first
-                block = self.mic.read(0.0 if quiet else 0.05)
+                block = self._read(0.0 if quiet else 0.05)
                 if block is None:
                     finished = getattr(self.mic, "finished", False)
                     if quiet or finished or time.monotonic() > deadline:
@@ -479,6 +510,9 @@ class Interview:
         self.final_latencies: list[float] = []
         """Final end of each answer (candidate done) -> the full pass scored, in seconds."""
         self.nudges = 0
+        self.barge_ins = 0
+        """How often the candidate's voice stopped the interviewer."""
+        self._carried: list[Audio] = []  # said over the last question: the answer's start
         self._turn = turn if options.turn_model else None
         self._turn_warned = False
         self._open: _OpenAnswer | None = None
@@ -513,15 +547,18 @@ class Interview:
                 "silence before answering."
             )
 
-    def nudge(self, mic: Microphone) -> None:
-        """A long silence on an unfinished answer: a gentle prompt (the answer stays open)."""
+    def nudge(self, mic: Microphone) -> list[Audio]:
+        """A long silence on an unfinished answer: a gentle prompt (the answer stays open).
+        Returns what the microphone heard while the prompt played (with barge-in on), which
+        belongs to the answer."""
         text = self.rules.nudges[self.nudges % len(self.rules.nudges)]
         self.nudges += 1
         self.display.message(f"Interviewer: {text}")
         try:
-            self._play(self.voice.synthesize(text), mic)
+            return self._play(self.voice.synthesize(text), mic, keep_all=True)
         except VoiceInterviewError as exc:
             logger.warning("could not speak the prompt: %s", exc)
+            return []
 
     def _settle(self) -> bool:
         """Before the interviewer speaks: if the candidate started again since their answer
@@ -554,23 +591,64 @@ class Interview:
         if answer is not None:
             answer.seal()
 
-    def _play(self, audio: Audio, mic: Microphone | None) -> None:
-        if mic is not None:
-            mic.mute()
-        try:
-            self.speaker.play(audio)
-        finally:
+    def listens_while_speaking(self, mic: Microphone | None) -> bool:
+        """Barge-in is on: the microphone cancels the interviewer's echo and the speaker can
+        be interrupted."""
+        return (
+            self.options.barge_in
+            and mic is not None
+            and bool(getattr(mic, "echo_cancelled", False))
+            and all(hasattr(self.speaker, a) for a in ("playing", "stop", "wait"))
+        )
+
+    def _play(self, audio: Audio, mic: Microphone | None, *, keep_all: bool = False) -> list[Audio]:
+        """Speak ``audio``. Without barge-in the microphone is muted meanwhile. With it, the
+        microphone listens on and the interviewer stops as soon as the candidate talks;
+        returns what the candidate said from just before they began (everything heard while
+        speaking when ``keep_all``: a prompt inside an answer, whose recording goes on)."""
+        if mic is None or not self.listens_while_speaking(mic):
             if mic is not None:
-                mic.unmute()
+                mic.mute()
+            try:
+                self.speaker.play(audio)
+            finally:
+                if mic is not None:
+                    mic.unmute()
+            return []
+        speaker: InterruptibleSpeaker = self.speaker  # type: ignore[assignment]
+        watch = BargeIn(self.detector(), BargeInOptions(), ASR_SAMPLE_RATE)
+        heard: list[Audio] = []
+        flush = getattr(mic, "flush", None)
+        if not keep_all and flush is not None:
+            flush()  # a question: what came before it (an intro's echo) is no answer
+        speaker.play(audio, blocking=False)
+        try:
+            while speaker.playing:
+                block = mic.read(0.05)
+                if block is None:
+                    continue
+                block = block.resampled(ASR_SAMPLE_RATE)
+                heard.append(block)
+                if watch.feed(block.samples):
+                    speaker.stop()
+                    self.barge_ins += 1
+                    self.display.message("(You are speaking: the interviewer stops. Go on.)")
+        finally:
+            speaker.wait()
+        if keep_all:
+            return heard
+        kept = watch.kept()
+        return [Audio(kept, ASR_SAMPLE_RATE)] if kept.size else []
 
     # -- speaking --------------------------------------------------------------------------
     def say(self, text: str, mic: Microphone | None = None) -> Audio:
-        """Speak ``text`` once the candidate is silent; the microphone (if open) is muted so
-        the interviewer isn't recorded."""
+        """Speak ``text`` once the candidate is silent. The microphone (if open) is muted so
+        the interviewer isn't recorded, or, with barge-in, listens on: what the candidate
+        said over the interviewer waits in :attr:`_carried` for the next answer."""
         audio = self.voice.synthesize(text)
         self._hold()
         self._seal()
-        self._play(audio, mic)
+        self._carried = self._play(audio, mic)
         return audio
 
     # -- listening -------------------------------------------------------------------------
@@ -609,6 +687,8 @@ class Interview:
             if self.session is not None:
                 self.session.save_question_audio(index, spoken)
             self._record(answer, index, follow_up=False)
+            answer.prime(self._carried)
+            self._carried = []
             outcome = answer.run()
             if outcome.status != "repeat":
                 break
@@ -659,6 +739,8 @@ class Interview:
             if self.session is not None:
                 self.session.save_question_audio(index, spoken, follow_up=True)
             self._record(extra_answer, index, follow_up=True)
+            extra_answer.prime(self._carried)
+            self._carried = []
             extra = extra_answer.run()
             if extra.status == "answered" and extra.transcript is not None:
 

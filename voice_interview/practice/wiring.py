@@ -23,6 +23,7 @@ from voice_interview.core.audio import Audio
 from voice_interview.errors import BankError
 
 if TYPE_CHECKING:
+    from voice_interview.adapters.echo import EchoCanceller, FarEnd
     from voice_interview.practice.display import Display
     from voice_interview.practice.interview import (
         Interview,
@@ -106,11 +107,13 @@ def run_practice(
     from voice_interview.practice.display import KeyReader
 
     session, plan, start = _session_and_plan(bank, options, sessions_dir, resume)
-    speaker = devices.Speaker(_device(output_device))
+    far_end, canceller = _echo_cancellation(options)
+    speaker = devices.Speaker(_device(output_device), far_end=far_end)
     # One input stream for the whole interview: the microphone keeps listening between an
     # answer and the interviewer's next words (a candidate who goes on is heard), and a device
     # that allows one stream at a time is never opened twice.
-    with devices.Microphone(_device(input_device)) as shared, KeyReader() as keys:
+    mic = devices.Microphone(_device(input_device), far_end=far_end, canceller=canceller)
+    with mic as shared, KeyReader() as keys:
 
         def microphone(question: Question, follow_up: bool) -> AbstractContextManager[Microphone]:
             return nullcontext(shared)
@@ -149,6 +152,30 @@ def _interview(
         session=session,
         turn=SmartTurnDetector() if options.turn_model else None,
     )
+
+
+def _echo_cancellation(options: PracticeOptions) -> tuple[FarEnd | None, EchoCanceller | None]:
+    """The speaker's reference and the echo canceller, for barge-in; (None, None) when off or
+    when the canceller cannot load (then the microphone is muted while the interviewer
+    speaks, as without barge-in, and the start-up line says so)."""
+    from voice_interview.adapters.echo import EchoCanceller, EchoError, FarEnd
+
+    if not options.barge_in:
+        print(
+            "The microphone is muted while the interviewer speaks (--no-barge-in): wait for "
+            "the end of each question before you answer."
+        )
+        return None, None
+    try:
+        canceller = EchoCanceller().load()
+    except EchoError as exc:
+        print(f"Warning: {exc}. The microphone is muted while the interviewer speaks.")
+        return None, None
+    print(
+        "You can interrupt: the microphone listens while the interviewer speaks (its voice is "
+        "cancelled). Headphones work best; in an echoey room use them, or --no-barge-in."
+    )
+    return FarEnd(), canceller
 
 
 def _device(name: str | None) -> int | str | None:
