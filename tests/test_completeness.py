@@ -110,12 +110,14 @@ def test_broken_rules_name_the_file(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "closing", ["That's my answer.", "and that's it.", "That\u2019s all.", "I'm done"]
+    "closing",
+    ["That's my answer.", "and that's it.", "That\u2019s all.", "I'm done", "My answer."],
 )
 def test_a_closing_phrase_says_done_whatever_the_rest_reads_like(closing: str) -> None:
     v = verdict(f"A pool keeps connections open. {closing}")  # short: unfinished otherwise
     assert v.done and v.finished
     assert not verdict("A pool keeps connections open, and that's it for now").done
+    assert not verdict("A pool keeps connections open; my answer is a pool").done
 
 
 def test_a_technical_answer_without_any_trade_off_is_in_doubt() -> None:
