@@ -109,7 +109,7 @@ def trial(
     try:
         if timer is not None:
             timer.start()
-        kept = interview._play(question, mic)
+        kept = [a for a in [interview._play(question, mic).speech] if a is not None]
         t1 = time.monotonic()
     finally:
         mic.read = real_read

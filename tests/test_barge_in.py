@@ -73,6 +73,17 @@ def test_what_is_kept_starts_a_preroll_before_the_speech() -> None:
     assert watch.kept().size == kept.size + more.size
 
 
+def test_speech_begun_as_the_sound_ends_is_kept_too() -> None:
+    options = BargeInOptions(min_speech_s=0.2, preroll_s=F / RATE)
+    watch = BargeIn(ScriptedDetector(), options, RATE)
+    signal = frames(0.0, 0.0, 0.0, 0.9, 0.9)  # two speech frames: too short to stop for
+    assert not watch.feed(signal)
+    assert watch.speech_start() == 2 * F  # one frame of preroll before the first
+    np.testing.assert_array_equal(watch.kept(), signal[2 * F :])
+    watch.feed(frames(0.1))  # the run ended: a blip, not speech
+    assert watch.speech_start() is None and watch.kept().size == 0
+
+
 def test_echo_below_the_threshold_is_never_a_barge_in() -> None:
     watch = BargeIn(ScriptedDetector(), BargeInOptions(), RATE)
     assert not watch.feed(frames(*[0.49] * 200))

@@ -497,6 +497,23 @@ def test_content_unfinished_waits_the_longest_silence_then_nudges_then_ends() ->
     assert last == ended(end + LONGEST * F + REPLY * F, "silence", 0, end + PAD)
 
 
+def test_the_reply_window_starts_when_the_prompt_has_been_said() -> None:
+    end = 40 * F
+    prompt = 60  # frames the prompt took to play (fed to the endpointer as silence)
+    signal = scripted((40, SPEECH), (LONGEST + prompt + REPLY + 20, QUIET))
+    endpointer = Endpointer(ScriptedDetector(), POLICY, turn=ScriptedTurn(0.95))
+    endpointer.set_content(False, end + PAD)
+    events: list[EndpointEvent] = []
+    for pos in range(0, len(signal), F):
+        new = endpointer.feed(signal[pos : pos + F])
+        events += new
+        if any(e.kind == "nudge" for e in new):
+            endpointer.prompted(pos + F + prompt * F)
+    last = events[-1]
+    assert last.kind == "answer_ended"
+    assert last.sample == end + (LONGEST + prompt + REPLY) * F  # not REPLY after the nudge
+
+
 def test_a_doubtful_end_shows_feedback_at_once_but_the_interviewer_waits_longer() -> None:
     end = 40 * F
     signal = scripted((40, SPEECH), (LONGEST + 10, QUIET))

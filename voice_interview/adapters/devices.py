@@ -361,7 +361,8 @@ class Microphone(_Input):
         block = self._pending[: self.block_samples]
         self._pending = self._pending[self.block_samples :]
         if self.canceller is not None:
-            # The resampler's delay keeps the reference a few samples ahead: as AEC3 wants.
+            # The reference leads its echo by about the speaker's buffer (0.2 s) plus the
+            # input latency; AEC3 estimates that delay itself (measured: bench/echo.py).
             far = self._pending_far[: self.block_samples]
             self._pending_far = self._pending_far[self.block_samples :]
             block = self.canceller.process(block, far)

@@ -123,7 +123,7 @@ class EchoCanceller:
             except ImportError as exc:
                 raise EchoError(
                     f"echo cancellation is not available ({exc}); reinstall with `make install`"
-                    " or use headphones and --no-echo-cancel"
+                    " or use --no-barge-in (headphones: nothing is lost)"
                 ) from exc
             self._aec = Aec3(ASR_SAMPLE_RATE, 1, stream_delay_ms=self.delay_ms)
         return self

@@ -92,14 +92,27 @@ class BargeIn:
                 self.detected_at = self._frames * frame
         return self.detected_at is not None
 
+    def speech_start(self) -> int | None:
+        """Where the candidate's speech starts in what was fed, ``preroll_s`` before its first
+        speech frame: once detected, or when the input ended on a run of speech frames too
+        short to tell yet (the sound stopped first). None: no speech."""
+        frame = self.detector.frame_samples
+        if self.detected_at is not None:
+            began = self.detected_at - self._need * frame
+        elif self._run > 0:
+            began = (self._frames - self._run) * frame
+        else:
+            return None
+        return max(0, began - round(self.options.preroll_s * self.sample_rate))
+
+    def heard(self) -> npt.NDArray[np.float32]:
+        """Everything fed, in order."""
+        return np.concatenate(self._heard) if self._heard else np.zeros(0, dtype=np.float32)
+
     def kept(self) -> npt.NDArray[np.float32]:
-        """What the answer keeps: everything fed from ``preroll_s`` before the candidate's
-        speech began (empty when it never did)."""
-        if self.detected_at is None:
-            return np.zeros(0, dtype=np.float32)
-        began = self.detected_at - self._need * self.detector.frame_samples
-        start = max(0, began - round(self.options.preroll_s * self.sample_rate))
-        return np.concatenate(self._heard)[start:]
+        """What an answer keeps: everything fed from :meth:`speech_start` (empty: none)."""
+        start = self.speech_start()
+        return np.zeros(0, dtype=np.float32) if start is None else self.heard()[start:]
 
     @property
     def heard_s(self) -> float:

@@ -612,6 +612,12 @@ class Endpointer:
             return self._finish(end, "silence")
         return []
 
+    def prompted(self, through: int) -> None:
+        """The nudge's prompt played until sample ``through``: the candidate's time to reply
+        (``nudge_reply_s``) starts there, not at the decision to prompt."""
+        if self._nudged_at is not None:
+            self._nudged_at = max(self._nudged_at, through)
+
     def _finished_so_far(self) -> bool:
         """Whether the answer reads as finished (as of this pause): the transcript decides;
         without content (``wait_for_content=False``) the turn model does."""

@@ -156,6 +156,15 @@ def plan_questions(bank: Bank, options: PracticeOptions) -> list[tuple[Round, Qu
     return plan[: options.questions] if options.questions else plan
 
 
+@dataclass(frozen=True)
+class Heard:
+    """What the microphone heard while the interviewer spoke (barge-in on): ``speech``, the
+    candidate's, and ``before`` it (kept for a prompt inside an answer), 16 kHz."""
+
+    before: Audio | None = None
+    speech: Audio | None = None
+
+
 @dataclass
 class AnswerOutcome:
     """One recorded answer (main or follow-up)."""
@@ -239,20 +248,35 @@ class _OpenAnswer:
         read before anything else the microphone hands out."""
         self._backlog.extend(heard)
 
+    def _after_prompt(self, heard: Heard) -> None:
+        """What the microphone heard while a prompt played is this answer's, in order: the
+        part before the candidate spoke is recorded but not listened to (it is the prompt's
+        echo; the endpointer hears silence), their speech is read next, as usual. The reply
+        window starts when the prompt has ended."""
+        before = 0 if heard.before is None else heard.before.samples.size
+        speech = 0 if heard.speech is None else heard.speech.samples.size
+        self.endpointer.prompted(self.total + before + speech)
+        if heard.before is not None:
+            self._take(heard.before, listen=False)
+        if heard.speech is not None:
+            self._backlog.append(heard.speech)
+
     def _read(self, timeout_s: float) -> Audio | None:
         if self._backlog:
             return self._backlog.pop(0)
         return self.mic.read(timeout_s)
 
     # -- audio in ----------------------------------------------------------------------------
-    def _take(self, block: Audio) -> list[EndpointEvent]:
+    def _take(self, block: Audio, listen: bool = True) -> list[EndpointEvent]:
+        """Record ``block`` (answer.wav, the full pass); the endpointer hears it, or silence
+        in its place when not ``listen``."""
         samples = block.resampled(ASR_SAMPLE_RATE).samples
         self.blocks.append(samples)
         self._block_starts.append(self.total)
         self.total += samples.shape[0]
         if self.writer is not None:
             self.writer.write(samples)
-        return self.endpointer.feed(samples)
+        return self.endpointer.feed(samples if listen else np.zeros_like(samples))
 
     def _submit(self, span: tuple[int, int] | None) -> None:
         if span is None:
@@ -277,8 +301,7 @@ class _OpenAnswer:
                     self.stream.wait()
             elif event.kind == "nudge":
                 self._submit(self.batcher.flush())
-                # what the candidate said while the prompt played is this answer's, in order
-                self._backlog.extend(self.interview.nudge(self.mic) or [])
+                self._after_prompt(self.interview.nudge(self.mic) or Heard())
             elif event.kind == "answer_ended":
                 self.reason = event.reason or "silence"
                 self._ended_at = time.perf_counter()
@@ -468,6 +491,9 @@ class _OpenAnswer:
         self.stream.close()
         try:
             if self.writer is not None:
+                for block in self._backlog:  # heard, never read (a key ended the answer)
+                    self.writer.write(block.resampled(ASR_SAMPLE_RATE).samples)
+                self._backlog.clear()
                 self.writer.close()
         finally:
             self.stack.close()
@@ -547,7 +573,7 @@ class Interview:
                 "silence before answering."
             )
 
-    def nudge(self, mic: Microphone) -> list[Audio]:
+    def nudge(self, mic: Microphone) -> Heard:
         """A long silence on an unfinished answer: a gentle prompt (the answer stays open).
         Returns what the microphone heard while the prompt played (with barge-in on), which
         belongs to the answer."""
@@ -555,10 +581,10 @@ class Interview:
         self.nudges += 1
         self.display.message(f"Interviewer: {text}")
         try:
-            return self._play(self.voice.synthesize(text), mic, keep_all=True)
+            return self._play(self.voice.synthesize(text), mic, question=False)
         except VoiceInterviewError as exc:
             logger.warning("could not speak the prompt: %s", exc)
-            return []
+            return Heard()
 
     def _settle(self) -> bool:
         """Before the interviewer speaks: if the candidate started again since their answer
@@ -601,11 +627,14 @@ class Interview:
             and all(hasattr(self.speaker, a) for a in ("playing", "stop", "wait"))
         )
 
-    def _play(self, audio: Audio, mic: Microphone | None, *, keep_all: bool = False) -> list[Audio]:
+    def _play(self, audio: Audio, mic: Microphone | None, *, question: bool = True) -> Heard:
         """Speak ``audio``. Without barge-in the microphone is muted meanwhile. With it, the
-        microphone listens on and the interviewer stops as soon as the candidate talks;
-        returns what the candidate said from just before they began (everything heard while
-        speaking when ``keep_all``: a prompt inside an answer, whose recording goes on)."""
+        microphone listens on and the interviewer stops as soon as the candidate talks; what
+        it heard comes back: ``speech``, the candidate's (from just before they began, or a
+        start of speech still too short to tell when the sound ended), and, for a prompt
+        inside an answer (``question`` False), ``before`` it, the rest (the answer's
+        recording goes on through the prompt). A failing microphone ends the listening (the
+        answer's next read reports it)."""
         if mic is None or not self.listens_while_speaking(mic):
             if mic is not None:
                 mic.mute()
@@ -614,31 +643,35 @@ class Interview:
             finally:
                 if mic is not None:
                     mic.unmute()
-            return []
+            return Heard()
         speaker: InterruptibleSpeaker = self.speaker  # type: ignore[assignment]
         watch = BargeIn(self.detector(), BargeInOptions(), ASR_SAMPLE_RATE)
-        heard: list[Audio] = []
         flush = getattr(mic, "flush", None)
-        if not keep_all and flush is not None:
-            flush()  # a question: what came before it (an intro's echo) is no answer
+        if question and flush is not None:
+            flush()  # what came before the question (an intro's echo) is no answer
         speaker.play(audio, blocking=False)
         try:
             while speaker.playing:
                 block = mic.read(0.05)
                 if block is None:
                     continue
-                block = block.resampled(ASR_SAMPLE_RATE)
-                heard.append(block)
-                if watch.feed(block.samples):
+                if watch.feed(block.resampled(ASR_SAMPLE_RATE).samples) and speaker.playing:
                     speaker.stop()
                     self.barge_ins += 1
                     self.display.message("(You are speaking: the interviewer stops. Go on.)")
+        except VoiceInterviewError as exc:
+            logger.warning("microphone lost while the interviewer spoke: %s", exc)
         finally:
-            speaker.wait()
-        if keep_all:
-            return heard
-        kept = watch.kept()
-        return [Audio(kept, ASR_SAMPLE_RATE)] if kept.size else []
+            speaker.stop() if watch.detected_at is not None else speaker.wait()
+        heard = watch.heard()
+        start = watch.speech_start()
+        cut = heard.size if start is None else start
+        before = heard[:cut] if not question and cut else None
+        speech = heard[cut:] if cut < heard.size else None
+        return Heard(
+            before=None if before is None else Audio(before, ASR_SAMPLE_RATE),
+            speech=None if speech is None else Audio(speech, ASR_SAMPLE_RATE),
+        )
 
     # -- speaking --------------------------------------------------------------------------
     def say(self, text: str, mic: Microphone | None = None) -> Audio:
@@ -648,7 +681,8 @@ class Interview:
         audio = self.voice.synthesize(text)
         self._hold()
         self._seal()
-        self._carried = self._play(audio, mic)
+        speech = self._play(audio, mic).speech
+        self._carried = [] if speech is None else [speech]
         return audio
 
     # -- listening -------------------------------------------------------------------------
