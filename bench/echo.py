@@ -6,7 +6,7 @@ A private PulseAudio server (``tests/pulse.py``) gets a loopback from its virtua
 monitor into the air in front of its virtual microphone at each ``--levels`` gain in dB (the
 issue's laptop case: -20 dB; -10 dB is a loud speaker next to the microphone). The
 interviewer's questions (Piper, as practice speaks them) are played through practice's own
-speaking path (``Interview._play``: ``adapters/devices.Speaker`` in the background,
+speaking path (``practice/speaking.Speaking``: ``adapters/devices.Speaker`` in the background,
 ``Microphone`` open, ``core/barge_in.BargeIn`` on what it hears), two ways, each measured in
 the same run:
 
@@ -52,24 +52,13 @@ RATE = 16_000
 CANDIDATE_AT_S = 1.5
 
 
-def _interview(speaker: Any) -> Any:
-    """Practice's interview loop with only what speaking needs (no recogniser)."""
-    from voice_interview.adapters.piper import PiperSynthesizer
+def _speaking(speaker: Any) -> Any:
+    """Practice's speaking path (no recogniser is needed)."""
     from voice_interview.adapters.vad import SileroSpeechDetector
-    from voice_interview.content.banks import load_bank
     from voice_interview.practice.display import PlainDisplay
-    from voice_interview.practice.interview import Interview, PracticeOptions
+    from voice_interview.practice.speaking import Speaking
 
-    return Interview(
-        bank=load_bank(),
-        options=PracticeOptions(),
-        pipeline=None,  # type: ignore[arg-type]
-        voice=PiperSynthesizer(),
-        speaker=speaker,
-        microphone=None,  # type: ignore[arg-type]
-        detector=SileroSpeechDetector,
-        display=PlainDisplay(out=open("/dev/null", "w")),
-    )
+    return Speaking(speaker, SileroSpeechDetector, PlainDisplay(out=open("/dev/null", "w")))
 
 
 def _speech_frames(samples: np.ndarray) -> float:
@@ -109,7 +98,7 @@ def trial(
     try:
         if timer is not None:
             timer.start()
-        kept = [a for a in [interview._play(question, mic).speech] if a is not None]
+        kept = [a for a in [interview.play(question, mic).speech] if a is not None]
         t1 = time.monotonic()
     finally:
         mic.read = real_read
@@ -151,7 +140,7 @@ def measure(
         for aec in (False, True):
             far = FarEnd() if aec else None
             speaker = Speaker(far_end=far)
-            interview = _interview(speaker)
+            interview = _speaking(speaker)
             mic = Microphone(far_end=far, canceller=EchoCanceller() if aec else None)
             if not aec:
                 mic.echo_cancelled = True  # listen while speaking anyway: the baseline

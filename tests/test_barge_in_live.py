@@ -1,9 +1,9 @@
 """Barge-in through real sound devices (PulseAudio virtual ones) with the interviewer's voice
 fed back into the microphone (module-loopback at -20 dB: laptop speakers, a linear echo path).
 
-- Practice's speaking path (``Interview._play``) with WebRTC AEC3: the echo alone never stops
-  the interviewer; a person talking over it does, and their first words are kept. Without
-  echo cancellation, on the same devices, the echo alone stops it (why AEC is needed).
+- Practice's speaking path (``practice/speaking.Speaking``) with WebRTC AEC3: the echo alone
+  never stops the interviewer; a person talking over it does, and their first words are
+  kept. Without echo cancellation, on the same devices, the echo alone stops it.
 - ``practice`` end to end: an answer started over the question, and an answer resumed over
   the "Anything to add?" prompt, are saved whole (answer.wav and the transcript).
 """
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 
 import jiwer
 import pytest
+from practice_cli import practice_argv
 from pulse import VirtualAudio
 
 from voice_interview.adapters.audio_files import load_audio, write_wav
@@ -27,11 +27,10 @@ from voice_interview.adapters.devices import Microphone, Speaker
 from voice_interview.adapters.echo import EchoCanceller, FarEnd
 from voice_interview.adapters.piper import PiperSynthesizer, SpeechOptions
 from voice_interview.adapters.vad import SileroSpeechDetector
-from voice_interview.content.banks import load_bank
 from voice_interview.core.audio import Audio, concatenate
 from voice_interview.core.text import normalize_text
 from voice_interview.practice.display import PlainDisplay
-from voice_interview.practice.interview import Interview, PracticeOptions
+from voice_interview.practice.speaking import Speaking
 
 pytestmark = pytest.mark.slow
 
@@ -42,18 +41,9 @@ QUESTION = (
 )
 
 
-def speaking_loop(speaker: Any) -> Interview:
-    """Practice's interview loop with what speaking needs (no recogniser is used)."""
-    return Interview(
-        bank=load_bank(),
-        options=PracticeOptions(),
-        pipeline=None,  # type: ignore[arg-type]
-        voice=PiperSynthesizer(),
-        speaker=speaker,
-        microphone=None,  # type: ignore[arg-type]
-        detector=SileroSpeechDetector,
-        display=PlainDisplay(out=open(os.devnull, "w")),
-    )
+def speaking(speaker: Any) -> Speaking:
+    """Practice's speaking path (no recogniser is needed)."""
+    return Speaking(speaker, SileroSpeechDetector, PlainDisplay(out=open(os.devnull, "w")))
 
 
 def test_with_echo_cancellation_only_the_candidate_stops_the_interviewer(
@@ -65,16 +55,16 @@ def test_with_echo_cancellation_only_the_candidate_stops_the_interviewer(
     clip_wav = write_wav(clip, tmp_path / "candidate.wav")
     with virtual_audio.echo(ECHO_DB):
         far = FarEnd()
-        loop = speaking_loop(Speaker(far_end=far))
+        loop = speaking(Speaker(far_end=far))
         with Microphone(far_end=far, canceller=EchoCanceller()) as mic:
             for _ in range(2):  # the echo alone, twice (the filter converges on the first)
-                assert loop._play(question, mic).speech is None
+                assert loop.play(question, mic).speech is None
             assert loop.barge_ins == 0, "the interviewer's own echo stopped it"
             mic.flush()
             timer = threading.Timer(1.5, lambda: virtual_audio.play_into_mic(clip_wav))
             started = time.monotonic()
             timer.start()
-            kept = loop._play(question, mic).speech
+            kept = loop.play(question, mic).speech
             took = time.monotonic() - started
             timer.join()
         time.sleep(clip.duration_s)  # the clip plays out before the echo goes
@@ -89,10 +79,10 @@ def test_with_echo_cancellation_only_the_candidate_stops_the_interviewer(
 
     # The same devices without echo cancellation: the echo alone stops the interviewer.
     with virtual_audio.echo(ECHO_DB):
-        plain = speaking_loop(Speaker())
+        plain = speaking(Speaker())
         with Microphone() as mic:
             mic.echo_cancelled = True  # listen while speaking anyway
-            plain._play(question, mic)
+            plain.play(question, mic)
     assert plain.barge_ins == 1
 
 
@@ -116,22 +106,7 @@ class Practice:
         self.sessions = sessions
         self.lines: list[str] = []
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "voice_interview",
-                "practice",
-                "--round",
-                "leadership-principles",
-                "--questions",
-                "1",
-                "--no-follow-up",
-                "--sessions-dir",
-                str(sessions),
-                "--plain",
-                "--end-silence-s",
-                "2.5",
-            ],
+            practice_argv(sessions, "--questions", "1"),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             stdin=subprocess.DEVNULL,

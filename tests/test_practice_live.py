@@ -12,7 +12,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 import jiwer
 import numpy as np
 import pytest
+from practice_cli import practice_argv
 from pulse import PulseError, VirtualAudio
 
 from voice_interview.adapters.audio_files import load_audio, write_wav
@@ -64,21 +64,7 @@ def answer_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def practice(va: VirtualAudio, sessions: Path, *extra: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "voice_interview",
-            "practice",
-            "--round",
-            "leadership-principles",
-            "--no-follow-up",
-            "--sessions-dir",
-            str(sessions),
-            "--plain",
-            "--end-silence-s",
-            "2.5",
-            *extra,
-        ],
+        practice_argv(sessions, *extra),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         stdin=subprocess.DEVNULL,

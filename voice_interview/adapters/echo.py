@@ -50,53 +50,27 @@ class FarEnd:
     def __init__(self, sample_rate: int = ASR_SAMPLE_RATE) -> None:
         self.sample_rate = sample_rate
         self._lock = threading.Lock()
-        self._chunks: list[npt.NDArray[np.float32]] = []
-        self._size = 0
+        self._pending = np.zeros(0, dtype=np.float32)
+        self._max = round(_MAX_LEAD_S * sample_rate)
 
     def push(self, samples: npt.NDArray[np.float32]) -> None:
-        if not samples.size:
-            return
         with self._lock:
-            self._chunks.append(np.asarray(samples, dtype=np.float32))
-            self._size += samples.size
-            excess = self._size - round(_MAX_LEAD_S * self.sample_rate)
-            if excess > 0:
-                self._drop(excess)
+            joined = np.concatenate([self._pending, np.asarray(samples, dtype=np.float32)])
+            self._pending = joined[-self._max :]
 
     def take(self, count: int) -> npt.NDArray[np.float32]:
         """The next ``count`` reference samples (silence where nothing was played)."""
         out = np.zeros(count, dtype=np.float32)
         with self._lock:
-            filled = 0
-            while filled < count and self._chunks:
-                head = self._chunks[0]
-                n = min(count - filled, head.size)
-                out[filled : filled + n] = head[:n]
-                filled += n
-                if n == head.size:
-                    self._chunks.pop(0)
-                else:
-                    self._chunks[0] = head[n:]
-                self._size -= n
+            n = min(count, self._pending.size)
+            out[:n] = self._pending[:n]
+            self._pending = self._pending[n:]
         return out
 
     def clear(self) -> None:
         """Forget what was pushed but not taken (the sound was stopped before it played)."""
         with self._lock:
-            self._chunks.clear()
-            self._size = 0
-
-    def _drop(self, count: int) -> None:
-        while count > 0 and self._chunks:
-            head = self._chunks[0]
-            if head.size <= count:
-                self._chunks.pop(0)
-                count -= head.size
-                self._size -= head.size
-            else:
-                self._chunks[0] = head[count:]
-                self._size -= count
-                count = 0
+            self._pending = np.zeros(0, dtype=np.float32)
 
 
 class EchoCanceller:

@@ -30,7 +30,6 @@ import numpy as np
 from voice_interview.adapters.models import DEFAULT_ASR_MODEL
 from voice_interview.content.banks import Bank, Question, Round
 from voice_interview.core.audio import ASR_SAMPLE_RATE, Audio
-from voice_interview.core.barge_in import BargeIn, BargeInOptions
 from voice_interview.core.batching import StretchBatcher
 from voice_interview.core.endpointing import (
     Endpointer,
@@ -43,6 +42,7 @@ from voice_interview.core.transcript import Transcript, merge_follow_up
 from voice_interview.errors import AudioError, VoiceInterviewError
 from voice_interview.pipeline import AnswerPipeline, Synthesizer
 from voice_interview.practice.display import Display
+from voice_interview.practice.speaking import Heard, Microphone, Speaker, Speaking
 from voice_interview.scoring.completeness import assess_completeness, load_turn_taking
 from voice_interview.scoring.followup import FollowUp, choose_follow_up, load_phrasings
 from voice_interview.scoring.result import Evaluation
@@ -51,33 +51,6 @@ from voice_interview.store.sessions import QuestionStatus, Session, StreamingWav
 __all__ = ["AnswerOutcome", "Interview", "PracticeOptions", "plan_questions"]
 
 logger = logging.getLogger(__name__)
-
-
-class Microphone(Protocol):
-    """What the loop needs from an input: blocks of 16 kHz audio, muting, a level."""
-
-    @property
-    def level_dbfs(self) -> float: ...
-
-    def read(self, timeout_s: float) -> Audio | None: ...
-    def mute(self) -> None: ...
-    def unmute(self) -> None: ...
-
-
-class Speaker(Protocol):
-    def play(self, audio: Audio) -> None: ...
-
-
-class InterruptibleSpeaker(Protocol):
-    """A speaker the candidate can interrupt (``adapters/devices.Speaker``): it plays in the
-    background while the loop listens, and stops at once."""
-
-    @property
-    def playing(self) -> bool: ...
-
-    def play(self, audio: Audio, blocking: bool = True) -> None: ...
-    def stop(self) -> None: ...
-    def wait(self) -> None: ...
 
 
 class TurnModel(TurnDetector, Protocol):
@@ -154,15 +127,6 @@ def plan_questions(bank: Bank, options: PracticeOptions) -> list[tuple[Round, Qu
             rng.shuffle(questions)
         plan += [(rnd, q) for q in questions[: options.per_round]]
     return plan[: options.questions] if options.questions else plan
-
-
-@dataclass(frozen=True)
-class Heard:
-    """What the microphone heard while the interviewer spoke (barge-in on): ``speech``, the
-    candidate's, and ``before`` it (kept for a prompt inside an answer), 16 kHz."""
-
-    before: Audio | None = None
-    speech: Audio | None = None
 
 
 @dataclass
@@ -522,7 +486,6 @@ class Interview:
         self.options = options
         self.pipeline = pipeline
         self.voice = voice
-        self.speaker = speaker
         self.microphone = microphone
         self.detector = detector
         self.display = display
@@ -536,8 +499,8 @@ class Interview:
         self.final_latencies: list[float] = []
         """Final end of each answer (candidate done) -> the full pass scored, in seconds."""
         self.nudges = 0
-        self.barge_ins = 0
-        """How often the candidate's voice stopped the interviewer."""
+        self.speaking = Speaking(speaker, detector, display, barge_in=options.barge_in)
+        """The interviewer's voice (and barge-in)."""
         self._carried: list[Audio] = []  # said over the last question: the answer's start
         self._turn = turn if options.turn_model else None
         self._turn_warned = False
@@ -581,7 +544,7 @@ class Interview:
         self.nudges += 1
         self.display.message(f"Interviewer: {text}")
         try:
-            return self._play(self.voice.synthesize(text), mic, question=False)
+            return self.speaking.play(self.voice.synthesize(text), mic, question=False)
         except VoiceInterviewError as exc:
             logger.warning("could not speak the prompt: %s", exc)
             return Heard()
@@ -617,62 +580,6 @@ class Interview:
         if answer is not None:
             answer.seal()
 
-    def listens_while_speaking(self, mic: Microphone | None) -> bool:
-        """Barge-in is on: the microphone cancels the interviewer's echo and the speaker can
-        be interrupted."""
-        return (
-            self.options.barge_in
-            and mic is not None
-            and bool(getattr(mic, "echo_cancelled", False))
-            and all(hasattr(self.speaker, a) for a in ("playing", "stop", "wait"))
-        )
-
-    def _play(self, audio: Audio, mic: Microphone | None, *, question: bool = True) -> Heard:
-        """Speak ``audio``. Without barge-in the microphone is muted meanwhile. With it, the
-        microphone listens on and the interviewer stops as soon as the candidate talks; what
-        it heard comes back: ``speech``, the candidate's (from just before they began, or a
-        start of speech still too short to tell when the sound ended), and, for a prompt
-        inside an answer (``question`` False), ``before`` it, the rest (the answer's
-        recording goes on through the prompt). A failing microphone ends the listening (the
-        answer's next read reports it)."""
-        if mic is None or not self.listens_while_speaking(mic):
-            if mic is not None:
-                mic.mute()
-            try:
-                self.speaker.play(audio)
-            finally:
-                if mic is not None:
-                    mic.unmute()
-            return Heard()
-        speaker: InterruptibleSpeaker = self.speaker  # type: ignore[assignment]
-        watch = BargeIn(self.detector(), BargeInOptions(), ASR_SAMPLE_RATE)
-        flush = getattr(mic, "flush", None)
-        if question and flush is not None:
-            flush()  # what came before the question (an intro's echo) is no answer
-        speaker.play(audio, blocking=False)
-        try:
-            while speaker.playing:
-                block = mic.read(0.05)
-                if block is None:
-                    continue
-                if watch.feed(block.resampled(ASR_SAMPLE_RATE).samples) and speaker.playing:
-                    speaker.stop()
-                    self.barge_ins += 1
-                    self.display.message("(You are speaking: the interviewer stops. Go on.)")
-        except VoiceInterviewError as exc:
-            logger.warning("microphone lost while the interviewer spoke: %s", exc)
-        finally:
-            speaker.stop() if watch.detected_at is not None else speaker.wait()
-        heard = watch.heard()
-        start = watch.speech_start()
-        cut = heard.size if start is None else start
-        before = heard[:cut] if not question and cut else None
-        speech = heard[cut:] if cut < heard.size else None
-        return Heard(
-            before=None if before is None else Audio(before, ASR_SAMPLE_RATE),
-            speech=None if speech is None else Audio(speech, ASR_SAMPLE_RATE),
-        )
-
     # -- speaking --------------------------------------------------------------------------
     def say(self, text: str, mic: Microphone | None = None) -> Audio:
         """Speak ``text`` once the candidate is silent. The microphone (if open) is muted so
@@ -681,7 +588,7 @@ class Interview:
         audio = self.voice.synthesize(text)
         self._hold()
         self._seal()
-        speech = self._play(audio, mic).speech
+        speech = self.speaking.play(audio, mic).speech
         self._carried = [] if speech is None else [speech]
         return audio
 

@@ -25,13 +25,8 @@ from voice_interview.errors import BankError
 if TYPE_CHECKING:
     from voice_interview.adapters.echo import EchoCanceller, FarEnd
     from voice_interview.practice.display import Display
-    from voice_interview.practice.interview import (
-        Interview,
-        Keys,
-        Microphone,
-        PracticeOptions,
-        Speaker,
-    )
+    from voice_interview.practice.interview import Interview, Keys, PracticeOptions
+    from voice_interview.practice.speaking import Microphone, Speaker
     from voice_interview.store.sessions import Session
 
     MicrophoneFor = Callable[[Question, bool], AbstractContextManager[Microphone]]
