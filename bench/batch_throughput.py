@@ -137,10 +137,10 @@ class _DataWorker:
     loaded once), one file per batch. Jobs and outcomes travel pickled (Ray Data's rows are
     Arrow tables)."""
 
-    def __init__(self, model: str, bank: Any, options: Any) -> None:
+    def __init__(self, spec: Any) -> None:
         from voice_interview.batch.ray_engine import _Worker
 
-        self.body = _Worker(model, bank, None, options)
+        self.body = _Worker(spec)
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[bytes]]:
         import pickle
@@ -152,11 +152,11 @@ class _DataWorker:
 class RayDataScorer:
     """The Scorer protocol on Ray Data's actor pool (bench only: see the module docstring)."""
 
-    def __init__(self, model: str, bank: Any, options: Any, address: str) -> None:
-        from voice_interview.batch.run import InProcessScorer
+    def __init__(self, spec: Any, address: str) -> None:
+        from voice_interview.batch.work import InProcessScorer
 
-        self.settings = InProcessScorer(model, bank, None, options, cpu_threads=1).settings
-        self._args = (model, bank, options)
+        self.settings = InProcessScorer(spec, cpu_threads=1).settings
+        self._spec = spec
         self.address = address
 
     def start(self) -> None:
@@ -177,7 +177,7 @@ class RayDataScorer:
         rows = [{"job": pickle.dumps(job)} for job in jobs]
         dataset = ray.data.from_items(rows, override_num_blocks=len(rows)).map_batches(
             _DataWorker,
-            fn_constructor_args=self._args,
+            fn_constructor_args=(self._spec,),
             batch_size=1,
             concurrency=cpus,
             num_cpus=1,
@@ -232,6 +232,7 @@ def worker(model: str, mode: str, repeats: int, answers: list[dict[str, Any]]) -
     else:
         from voice_interview.batch.run import (
             BatchOptions,
+            BatchSpec,
             InProcessScorer,
             ProcessPoolScorer,
             Scorer,
@@ -245,23 +246,23 @@ def worker(model: str, mode: str, repeats: int, answers: list[dict[str, Any]]) -
         if mode == "ray-data-1node":
             jobs = sum(RAY_NODES[mode])
             options = BatchOptions(model=model, engine="ray", ray_address=f"127.0.0.1:{RAY_PORT}")
-            scorer = RayDataScorer(model, bank, options, f"127.0.0.1:{RAY_PORT}")
+            scorer = RayDataScorer(BatchSpec(bank, options), f"127.0.0.1:{RAY_PORT}")
             threads = f"Ray Data actor pool: node of 2 CPU, {jobs} actors x 1 thread, batched(8)"
         elif mode in RAY_NODES:
             from voice_interview.batch.ray_engine import RayScorer
 
             jobs, batch_size = sum(RAY_NODES[mode]), 8
             options = BatchOptions(model=model, engine="ray", ray_address=f"127.0.0.1:{RAY_PORT}")
-            scorer = RayScorer(model, bank, None, options, options.ray_address)
+            scorer = RayScorer(BatchSpec(bank, options), options.ray_address)
             nodes = " + ".join(f"{c} CPU" for c in RAY_NODES[mode])
             threads = f"Ray: nodes of {nodes}, {jobs} actors x 1 thread, batched(8)"
         else:
             jobs, threads_each, batch_size = SETUP[mode]
             options = BatchOptions(jobs=jobs, model=model, asr_batch_size=batch_size)
             if jobs > 1:
-                scorer = ProcessPoolScorer(model, bank, None, options, threads=threads_each)
+                scorer = ProcessPoolScorer(BatchSpec(bank, options), threads=threads_each)
             else:
-                scorer = InProcessScorer(model, bank, None, options, cpu_threads=threads_each)
+                scorer = InProcessScorer(BatchSpec(bank, options), cpu_threads=threads_each)
             threads = f"{jobs} process(es) x {threads_each or available_cores()} thread(s)" + (
                 f", BatchedInferencePipeline({batch_size})" if batch_size else ""
             )

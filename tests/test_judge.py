@@ -21,16 +21,11 @@ from typing import Any
 
 import pytest
 
+from voice_interview.adapters.judge import JudgeConfig, LlmJudge
 from voice_interview.content.banks import Concept, Question, QuestionKind, load_bank
 from voice_interview.core.transcript import Transcript
 from voice_interview.errors import VoiceInterviewError
-from voice_interview.scoring.judge import (
-    JudgeConfig,
-    LlmJudge,
-    judge_criteria,
-    judge_score,
-    with_judge,
-)
+from voice_interview.scoring.judge import judge_criteria, judge_score, with_judge
 from voice_interview.scoring.result import (
     Delivery,
     Evaluation,
@@ -413,7 +408,7 @@ def test_connection_refused_fails_quickly(caplog: pytest.LogCaptureFixture) -> N
     assert result.error is not None and result.error.startswith(f"cannot connect to {base_url}")
     assert "VOICE_INTERVIEW_JUDGE_BASE_URL" in result.error
     assert time.monotonic() - started < 3
-    assert [r.levelname for r in caplog.records if r.name == "voice_interview.scoring.judge"] == [
+    assert [r.levelname for r in caplog.records if r.name == "voice_interview.adapters.judge"] == [
         "WARNING"
     ]
 

@@ -32,15 +32,14 @@ from pathlib import Path
 
 import pytest
 
+from voice_interview.adapters.judge import JudgeConfig, LlmJudge
 from voice_interview.content.banks import load_bank
 from voice_interview.core.text import normalize_text
 from voice_interview.core.transcript import Transcript
 from voice_interview.scoring.evaluator import LocalEvaluator
 from voice_interview.scoring.judge import (
     DEFAULT_JUDGE_WEIGHT,
-    JudgeConfig,
     JudgedEvaluator,
-    LlmJudge,
     _quoted_from,
     judge_criteria,
     judge_score,

@@ -277,7 +277,7 @@ import os, sys
 from pathlib import Path
 
 from voice_interview.batch.ray_engine import RayScorer, _Worker
-from voice_interview.batch.run import BatchOptions, run_batch
+from voice_interview.batch.run import BatchOptions, BatchSpec, run_batch
 from voice_interview.content.banks import load_bank
 
 
@@ -290,7 +290,7 @@ class Crashing(_Worker):  # a fake at the actor boundary: the process dies on on
 
 bank = load_bank()
 options = BatchOptions(out_dir=Path(sys.argv[2]), engine="ray", ray_address=sys.argv[3])
-scorer = RayScorer(options.model, bank, None, options, options.ray_address, worker=Crashing)
+scorer = RayScorer(BatchSpec(bank, options), options.ray_address, worker=Crashing)
 report = run_batch([sys.argv[1]], bank, options, scorer=scorer)
 print("report-exit", report.exit_code, "scored", report.scored)
 """

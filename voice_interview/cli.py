@@ -20,8 +20,8 @@ from voice_interview.errors import VoiceInterviewError
 if TYPE_CHECKING:  # imported lazily below, so that --help stays fast
     from rich.console import Console
 
+    from voice_interview.adapters.judge import JudgeConfig
     from voice_interview.practice.interview import PracticeOptions
-    from voice_interview.scoring.judge import JudgeConfig
 
 logger = logging.getLogger("voice_interview")
 
@@ -411,7 +411,7 @@ def _cmd_score_batch(args: argparse.Namespace) -> int:
 
 
 def _judge_config(args: argparse.Namespace) -> JudgeConfig | None:
-    from voice_interview.scoring.judge import JudgeConfig
+    from voice_interview.adapters.judge import JudgeConfig
 
     return JudgeConfig.from_env(base_url=args.judge_url, model=args.judge_model)
 

@@ -17,10 +17,10 @@ from voice_interview.content.banks import Bank, Question
 from voice_interview.core.audio import Audio
 from voice_interview.core.transcript import Transcript, merge_transcripts
 from voice_interview.errors import AudioError
-from voice_interview.scoring.result import Evaluation
+from voice_interview.scoring.result import Evaluation, Evaluator
 
 if TYPE_CHECKING:
-    from voice_interview.scoring.judge import JudgeConfig
+    from voice_interview.adapters.judge import JudgeConfig
 
 __all__ = [
     "AnswerPipeline",
@@ -66,17 +66,6 @@ class Synthesizer(Protocol):
 
     def iter_sentences(self, text: str) -> Iterator[Audio]:
         """Lazily, one sentence at a time."""
-        ...
-
-
-class Evaluator(Protocol):
-    name: str
-    version: str
-    judge_model: str | None
-    """The LLM judge's model when one is blended in, else None."""
-
-    def evaluate(self, transcript: Transcript, question: Question) -> Evaluation:
-        """Score a transcript as an answer to ``question``. Pure and deterministic."""
         ...
 
 
@@ -269,9 +258,10 @@ def build_pipeline(
 
     Nothing heavy is loaded here; models load on the first answer.
     """
+    from voice_interview.adapters.judge import LlmJudge
     from voice_interview.adapters.whisper import TranscribeOptions, WhisperTranscriber
     from voice_interview.scoring.evaluator import LocalEvaluator
-    from voice_interview.scoring.judge import JudgedEvaluator, LlmJudge
+    from voice_interview.scoring.judge import JudgedEvaluator
 
     evaluator: Evaluator = LocalEvaluator(bank)
     if judge is not None:

@@ -34,15 +34,11 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from voice_interview.batch.discover import BatchItem, Failure
+from voice_interview.batch.work import BatchSpec, InProcessScorer, Job, Outcome
 from voice_interview.errors import BatchError
-
-if TYPE_CHECKING:
-    from voice_interview.batch.run import BatchOptions, Job, Outcome
-    from voice_interview.content.banks import Bank
-    from voice_interview.scoring.judge import JudgeConfig
 
 __all__ = ["MAX_CRASHES", "RayScorer", "ray_address"]
 
@@ -81,15 +77,11 @@ def _probe(address: str) -> None:
 class _Worker:
     """The body of a Ray actor: one pipeline, loaded once, scoring many files."""
 
-    def __init__(
-        self, model: str, bank: Bank, judge: JudgeConfig | None, options: BatchOptions
-    ) -> None:
+    def __init__(self, spec: BatchSpec) -> None:
         import ray
 
-        from voice_interview.batch.run import InProcessScorer
-
         logging.getLogger("faster_whisper").setLevel(logging.WARNING)
-        self.scorer = InProcessScorer(model, bank, judge, options, cpu_threads=1)
+        self.scorer = InProcessScorer(spec, cpu_threads=1)
         self.scorer.start()
         self.worker = {"node": ray.get_runtime_context().get_node_id(), "pid": os.getpid()}
 
@@ -145,20 +137,12 @@ class RayScorer:
     """Scores a batch's files on a Ray cluster (see the module docstring)."""
 
     def __init__(
-        self,
-        model: str,
-        bank: Bank,
-        judge: JudgeConfig | None,
-        options: BatchOptions,
-        address: str | None = None,
-        worker: type[_Worker] | None = None,
+        self, spec: BatchSpec, address: str | None = None, worker: type[_Worker] | None = None
     ) -> None:
         """``worker`` replaces the actor class (tests: a worker that crashes on one file)."""
-        from voice_interview.batch.run import InProcessScorer
-
         # the settings every result records, computed here (the model is resolved, not loaded)
-        self.settings = InProcessScorer(model, bank, judge, options, cpu_threads=1).settings
-        self._args = (model, bank, judge, options)
+        self.settings = InProcessScorer(spec, cpu_threads=1).settings
+        self._spec = spec
         self._worker_class = worker or _Worker
         self.address = address
         self._actors: list[Any] = []
@@ -198,7 +182,7 @@ class RayScorer:
         self._remote = ray.remote(num_cpus=1, max_restarts=0, max_task_retries=0)(
             self._worker_class
         )
-        self._actors = [self._remote.remote(*self._args) for _ in range(cpus)]
+        self._actors = [self._remote.remote(self._spec) for _ in range(cpus)]
         # wait until each has loaded its model, so the first files pay no load time
         workers = ray.get([a.ready.remote() for a in self._actors])
         self._node_of = {a: w["node"] for a, w in zip(self._actors, workers, strict=True)}
@@ -208,8 +192,6 @@ class RayScorer:
     def run(self, jobs: Iterable[Job]) -> Iterator[Outcome]:
         import ray
         from ray.exceptions import RayActorError
-
-        from voice_interview.batch.run import Outcome
 
         queue: list[tuple[BatchItem, str | None, bytes | None]] = [
             (item, sha, None) for item, sha in jobs
@@ -295,7 +277,7 @@ class RayScorer:
                 return None
             free: dict[str, float] = ray.available_resources()  # type: ignore[no-untyped-call]
             if free.get("CPU", 0) >= 1:
-                actor = self._remote.remote(*self._args)
+                actor = self._remote.remote(self._spec)
                 ready = actor.ready.remote()
                 done, _ = ray.wait([ready], timeout=_REPLACE_READY_S)
                 if done:

@@ -1,10 +1,12 @@
 """Batch scoring: many recorded answers through the one answer pipeline, crash-safe and resumable.
 
 * **discovery and assignment** (:mod:`voice_interview.batch.discover`);
-* **scoring** (:func:`score_item`): one file through the one ``AnswerPipeline``
-  (never a copy of it), every failure turned into a one-line :class:`Failure` with a reason;
-* **parallel scorers** (:class:`InProcessScorer`, :class:`ProcessPoolScorer`): where the
-  pipeline runs; workers each load their own model once;
+* **the work item and its scoring** (:mod:`voice_interview.batch.work`): one file through
+  the one ``AnswerPipeline`` (never a copy of it), every failure turned into a one-line
+  :class:`Failure` with a reason, by the :class:`InProcessScorer` every engine runs;
+* **engines**: this process, :class:`ProcessPoolScorer` here, or Ray
+  (:mod:`voice_interview.batch.ray_engine`); workers each load their own model once, from one
+  :class:`BatchSpec`;
 * **results** (:mod:`voice_interview.store.results`): ``results.jsonl`` is appended and fsync'd
   one :class:`~voice_interview.store.results.BatchRecord` per answer as it is done, so a crash
   loses no finished result and ``--resume`` skips what is there;
@@ -15,7 +17,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import time
@@ -24,18 +25,9 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any
 
-from voice_interview.adapters.models import DEFAULT_ASR_MODEL
-from voice_interview.adapters.whisper import DEFAULT_BATCH_SIZE
-from voice_interview.batch.discover import (
-    AUDIO_EXTENSIONS,
-    NAME_SEPARATOR,
-    BatchItem,
-    Failure,
-    FailureReason,
-    discover,
-)
+from voice_interview.batch.discover import AUDIO_EXTENSIONS, BatchItem, Failure, discover
 from voice_interview.batch.summary import (
     BatchSummary,
     summarize,
@@ -44,13 +36,26 @@ from voice_interview.batch.summary import (
     write_csv,
     write_text_atomic,
 )
-from voice_interview.errors import AudioError, BankError, BatchError, VoiceInterviewError
-from voice_interview.store.results import BatchRecord, JsonLinesLog, read_results, resume_key
+from voice_interview.batch.work import (
+    DEFAULT_JOBS,
+    DEFAULT_OUT_DIR,
+    BatchOptions,
+    BatchSpec,
+    InProcessScorer,
+    Job,
+    Outcome,
+    Scorer,
+    batch_settings,
+    file_sha256,
+    question_failure,
+    score_item,
+)
+from voice_interview.errors import BatchError
+from voice_interview.store.results import JsonLinesLog, read_results, resume_key
 
 if TYPE_CHECKING:
+    from voice_interview.adapters.judge import JudgeConfig
     from voice_interview.content.banks import Bank
-    from voice_interview.pipeline import AnswerPipeline
-    from voice_interview.scoring.judge import JudgeConfig
 
 __all__ = [
     "DEFAULT_JOBS",
@@ -61,6 +66,7 @@ __all__ = [
     "SUMMARY_FILE",
     "BatchOptions",
     "BatchReport",
+    "BatchSpec",
     "InProcessScorer",
     "Job",
     "Outcome",
@@ -75,233 +81,12 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_OUT_DIR = "batch-results"
 RESULTS_FILE = "results.jsonl"
 FAILURES_FILE = "failures.jsonl"
 RESULTS_CSV = "results.csv"
 SUMMARY_FILE = "summary.md"
 
-DEFAULT_JOBS = 2
-"""Worker processes, one recogniser thread each: on 2 cores, two single-threaded workers with
-the batched recogniser did the most audio per CPU second (docs/batch.md#parallelism)."""
-
-
-# --- options -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class BatchOptions:
-    """How a batch runs. Defaults are defined here once.
-
-    Attributes:
-        out_dir: where results.jsonl, failures.jsonl, results.csv and summary.md go.
-        jobs: worker processes, one recogniser thread each; 1 = score in this process with
-            every core. See :data:`DEFAULT_JOBS` for why 2.
-        resume: continue the batch in ``out_dir``: files already scored with the same audio
-            hash, question and settings are skipped. Without it an ``out_dir`` that already
-            holds results is refused, so nothing is overwritten.
-        model: ASR model name (as for ``transcribe``).
-        max_file_mb: larger files fail with reason ``too-large`` before they are read.
-        max_duration_s: longer recordings fail with reason ``too-long`` before transcription.
-        engine: ``local`` (this machine: :data:`DEFAULT_JOBS` processes) or ``ray`` (Ray
-            actors, one per CPU of the cluster: :mod:`voice_interview.batch.ray_engine`).
-        ray_address: the Ray cluster (``host:port``); None: ``RAY_ADDRESS``, else a local Ray
-            started for this run.
-        asr_batch_size: speech chunks the recogniser decodes together (faster-whisper's
-            BatchedInferencePipeline); 0 = window by window as in live practice. See
-            :data:`~voice_interview.adapters.whisper.DEFAULT_BATCH_SIZE` for why 8.
-    """
-
-    out_dir: Path = Path(DEFAULT_OUT_DIR)
-    jobs: int = DEFAULT_JOBS
-    resume: bool = False
-    model: str = DEFAULT_ASR_MODEL
-    max_file_mb: float = 100.0
-    max_duration_s: float = 900.0
-    asr_batch_size: int = DEFAULT_BATCH_SIZE
-    engine: Literal["local", "ray"] = "local"
-    ray_address: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.jobs < 1:
-            raise ValueError(f"jobs must be >= 1, got {self.jobs}")
-        if self.asr_batch_size < 0:
-            raise ValueError(f"asr_batch_size must be >= 0, got {self.asr_batch_size}")
-        if not self.max_file_mb > 0 or not self.max_duration_s > 0:
-            raise ValueError("max_file_mb and max_duration_s must be positive")
-
-
-# --- scoring one file ----------------------------------------------------------------------------
-
-
-def file_sha256(path: Path) -> str | None:
-    """SHA-256 of the file's bytes, or None when it cannot be read (scoring then says why)."""
-    digest = hashlib.sha256()
-    try:
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-    except OSError:
-        return None
-    return digest.hexdigest()
-
-
-def batch_settings(pipeline: AnswerPipeline, bank: Bank, model_name: str) -> dict[str, Any]:
-    """What a result depends on besides the audio; a resumed batch rescores when it changed."""
-    from voice_interview import __version__
-
-    return {
-        "model": model_name,
-        "bank_id": bank.id,
-        "bank_sha256": hashlib.sha256(
-            bank.model_dump_json(exclude={"source"}).encode("utf-8")
-        ).hexdigest(),
-        "evaluator": {"name": pipeline.evaluator.name, "version": pipeline.evaluator.version},
-        "judge_model": pipeline.evaluator.judge_model,
-        "asr_batch_size": pipeline.transcriber.batch_size,
-        "app_version": __version__,
-    }
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """The result of one file: ``record`` (a results.jsonl line) or ``failure``; with the wall
-    and CPU time (all threads of the scoring process) it took."""
-
-    item: BatchItem
-    record: BatchRecord | None = None
-    failure: Failure | None = None
-    elapsed_s: float = 0.0
-    audio_s: float = 0.0
-    cpu_s: float = 0.0
-
-
-def question_failure(item: BatchItem, bank: Bank) -> Failure | None:
-    """The failure of a file whose question is missing or not in the bank, else None."""
-    if item.question_id is None:
-        return Failure(
-            str(item.file),
-            "no-question",
-            f"{item.file}: no question for this file; pass --question ID, list it in a "
-            f"--manifest, or name it <candidate>{NAME_SEPARATOR}<question-id>{item.file.suffix}",
-        )
-    try:
-        bank.question(item.question_id)
-    except BankError as exc:
-        return Failure(str(item.file), "unknown-question", f"{item.file}: {exc}")
-    return None
-
-
-def score_item(
-    pipeline: AnswerPipeline,
-    bank: Bank,
-    item: BatchItem,
-    sha256: str | None,
-    settings: dict[str, Any],
-    options: BatchOptions,
-) -> Outcome:
-    """Score one file through ``pipeline``; every error becomes a one-line :class:`Failure`."""
-    from voice_interview.adapters.audio_files import load_audio
-
-    start = time.perf_counter()
-    cpu_start = time.process_time()
-    where = str(item.file)
-
-    def failed(reason: FailureReason, error: str) -> Outcome:
-        message = " ".join(error.splitlines())
-        return Outcome(item, failure=Failure(where, reason, message), elapsed_s=_since(start))
-
-    bad_question = question_failure(item, bank)
-    if bad_question is not None:
-        return Outcome(item, failure=bad_question)
-    assert item.question_id is not None
-    question = bank.question(item.question_id)
-    try:
-        size_mb = item.file.stat().st_size / 1e6
-    except OSError:
-        size_mb = 0.0  # load_audio names the problem
-    if size_mb > options.max_file_mb:
-        return failed(
-            "too-large",
-            f"{where}: {size_mb:.1f} MB is over the {options.max_file_mb:g} MB limit; "
-            "split the recording or raise --max-file-mb",
-        )
-    try:
-        audio = load_audio(item.file)
-        if audio.duration_s > options.max_duration_s:
-            return failed(
-                "too-long",
-                f"{where}: {audio.duration_s:.0f} s is over the {options.max_duration_s:g} s "
-                "limit; split the recording or raise --max-duration-s",
-            )
-        evaluation = pipeline.score_audio(audio, question)
-    except AudioError as exc:
-        text = str(exc)
-        return failed(exc.reason, text if text.startswith(where) else f"{where}: {text}")
-    except VoiceInterviewError as exc:
-        return failed("error", f"{where}: {exc}")
-    except Exception as exc:  # a bug must not stop the other files of the batch
-        logger.debug("scoring %s failed", where, exc_info=True)
-        return failed("internal-error", f"{where}: {type(exc).__name__}: {exc}")
-    record = BatchRecord(
-        evaluation,
-        file=where,
-        candidate=item.candidate,
-        audio_sha256=sha256 if sha256 is not None else file_sha256(item.file),
-        settings=settings,
-    )
-    return Outcome(
-        item,
-        record=record,
-        elapsed_s=_since(start),
-        audio_s=audio.duration_s,
-        cpu_s=time.process_time() - cpu_start,
-    )
-
-
-def _since(start: float) -> float:
-    return time.perf_counter() - start
-
-
-# --- where scoring runs --------------------------------------------------------------------------
-
-Job = tuple[BatchItem, str | None]
-
-
-class InProcessScorer:
-    """Scores files one after another in this process (the recogniser uses ``cpu_threads``,
-    0 = every core). ``pipeline`` replaces the standard one (benchmarks try other engines)."""
-
-    def __init__(
-        self,
-        model: str,
-        bank: Bank,
-        judge: JudgeConfig | None,
-        options: BatchOptions,
-        cpu_threads: int = 0,
-        pipeline: AnswerPipeline | None = None,
-    ) -> None:
-        from voice_interview.pipeline import build_pipeline
-
-        self.bank = bank
-        self.options = options
-        self.pipeline = pipeline or build_pipeline(
-            model, bank, judge, cpu_threads=cpu_threads, batch_size=options.asr_batch_size
-        )
-        self.model_name = self.pipeline.transcriber.model_name
-        self.settings = batch_settings(self.pipeline, bank, self.model_name)
-
-    def start(self) -> None:
-        """Load the recogniser and warm the evaluator, so the first file pays no load time."""
-        self.pipeline.transcriber.load()
-        self.pipeline.score_text("warming up the evaluator", self.bank.questions[0])
-
-    def run(self, jobs: Iterable[Job]) -> Iterator[Outcome]:
-        for item, sha in jobs:
-            yield score_item(self.pipeline, self.bank, item, sha, self.settings, self.options)
-
-    def close(self) -> None:
-        pass
+# --- a pool of worker processes ---------------------------------------------------------------
 
 
 @contextmanager
@@ -325,12 +110,10 @@ def one_openmp_thread() -> Iterator[None]:
 _worker: InProcessScorer | None = None
 
 
-def _worker_init(
-    model: str, bank: Bank, judge: JudgeConfig | None, options: BatchOptions, threads: int
-) -> None:
+def _worker_init(spec: BatchSpec, threads: int) -> None:
     global _worker
     logging.getLogger("faster_whisper").setLevel(logging.WARNING)
-    _worker = InProcessScorer(model, bank, judge, options, cpu_threads=threads)
+    _worker = InProcessScorer(spec, cpu_threads=threads)
     _worker.start()
 
 
@@ -352,24 +135,17 @@ class ProcessPoolScorer:
     are in flight, so a batch of thousands does not queue everything at once.
     """
 
-    def __init__(
-        self,
-        model: str,
-        bank: Bank,
-        judge: JudgeConfig | None,
-        options: BatchOptions,
-        threads: int = 1,
-    ) -> None:
+    def __init__(self, spec: BatchSpec, threads: int = 1) -> None:
         import multiprocessing
 
-        local = InProcessScorer(model, bank, judge, options)  # resolves the model, loads nothing
+        local = InProcessScorer(spec)  # resolves the model, loads nothing
         self.settings = local.settings
-        self.jobs = options.jobs
+        self.jobs = spec.options.jobs
         self._pool = ProcessPoolExecutor(
-            max_workers=options.jobs,
+            max_workers=spec.options.jobs,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_worker_init,
-            initargs=(model, bank, judge, options, threads),
+            initargs=(spec, threads),
         )
 
     def start(self) -> None:
@@ -414,36 +190,20 @@ class ProcessPoolScorer:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-class Scorer(Protocol):
-    """Where a batch's files are scored: this process, a process pool, or a Ray cluster."""
-
-    settings: dict[str, Any]
-    """What every result depends on besides the audio (:func:`batch_settings`)."""
-
-    def start(self) -> None:
-        """Load the models; called once, before the first file."""
-        ...
-
-    def run(self, jobs: Iterable[Job]) -> Iterator[Outcome]:
-        """Score the files, yielding each outcome as it finishes (any order)."""
-        ...
-
-    def close(self) -> None: ...
-
-
-def make_scorer(model: str, bank: Bank, judge: JudgeConfig | None, options: BatchOptions) -> Scorer:
+def make_scorer(spec: BatchSpec) -> Scorer:
     """``engine == "ray"``: Ray actors; ``jobs == 1``: in this process with every core; else
     ``jobs`` processes sharing them."""
+    options = spec.options
     if options.engine == "ray":
         from voice_interview.batch.ray_engine import RayScorer, ray_address
 
-        return RayScorer(model, bank, judge, options, ray_address(options.ray_address))
+        return RayScorer(spec, ray_address(options.ray_address))
     if options.jobs == 1:
-        return InProcessScorer(model, bank, judge, options)
+        return InProcessScorer(spec)
     from voice_interview.adapters.whisper import available_cores
 
     threads = max(1, available_cores() // options.jobs)
-    return ProcessPoolScorer(model, bank, judge, options, threads=threads)
+    return ProcessPoolScorer(spec, threads=threads)
 
 
 # --- the whole batch -----------------------------------------------------------------------------
@@ -536,7 +296,7 @@ def run_batch(
     report = BatchReport(out_dir=out, ignored=found.ignored)
     started = time.perf_counter()
     own_scorer = scorer is None
-    scorer = scorer or make_scorer(options.model, bank, judge, options)
+    scorer = scorer or make_scorer(BatchSpec(bank, options, judge))
     done = {record.resume_key for _, record in previous.records}
     log = JsonLinesLog(results_path)
     failures_path = out / FAILURES_FILE

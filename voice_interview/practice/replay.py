@@ -466,9 +466,9 @@ def run_replay(
     bank = None
     make_pipeline: Callable[[], AnswerPipeline] | None = None
     if options.rescore:
+        from voice_interview.adapters.judge import JudgeConfig
         from voice_interview.content.banks import load_bank
         from voice_interview.pipeline import build_pipeline
-        from voice_interview.scoring.judge import JudgeConfig
 
         bank = load_bank(bank_file)
         model = options.model or default_model(session, DEFAULT_ASR_MODEL)

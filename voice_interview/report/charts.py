@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from voice_interview.core.transcript import Word
+from voice_interview.scoring.result import BAND_LINES
 
 __all__ = [
     "ChartBox",
@@ -290,7 +291,7 @@ def history_chart(
     session_labels: Sequence[str],
     series: Sequence[tuple[str, Sequence[float | None]]],
     dashed: Sequence[str] = (),
-    thresholds: Sequence[tuple[float, str]] = ((55.0, "solid"), (75.0, "strong")),
+    thresholds: Sequence[tuple[float, str]] = BAND_LINES,
     box: ChartBox | None = None,
 ) -> HistoryChart:
     """Scores (0-100) per session for each named series, sessions evenly spaced in order.

@@ -128,12 +128,7 @@ class History:
         ]
         if len(self.rounds) > 1:
             series.append(("all questions", [s.mean for s in self.sessions]))
-        thresholds = (
-            (float(WEAK_MIN), "needs work"),
-            (float(SOLID_MIN), "solid"),
-            (float(STRONG_MIN), "strong"),
-        )
-        return history_chart(labels, series, dashed=("all questions",), thresholds=thresholds)
+        return history_chart(labels, series, dashed=("all questions",))
 
 
 def _label(when: datetime) -> str:

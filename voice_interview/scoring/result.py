@@ -7,13 +7,17 @@ plus ``judge`` (the optional LLM judge's verdicts, or null). Fields are only eve
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import tomllib
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from voice_interview.content.banks import Question
+from voice_interview.content.folders import data_folder
 from voice_interview.core.transcript import Transcript
 
 __all__ = [
+    "BAND_LINES",
     "SOLID_MIN",
     "STAR_PARTS",
     "STRONG_MIN",
@@ -23,6 +27,7 @@ __all__ = [
     "Deduction",
     "Delivery",
     "Evaluation",
+    "Evaluator",
     "EvaluatorInfo",
     "JudgeResult",
     "JudgeVerdict",
@@ -38,9 +43,31 @@ STAR_PARTS = ("situation", "task", "action", "result")
 # (another question, or a refusal). The thresholds sit half-way between grades on the
 # calibrated scale (scoring/calibration.py, docs/scoring.md "What the score means").
 Band = Literal["strong", "solid", "needs work", "no signal", "off-topic"]
-STRONG_MIN = 75
-SOLID_MIN = 55
-WEAK_MIN = 30
+
+
+def _band_thresholds() -> tuple[int, int, int]:
+    """strong, solid and needs-work minimums, from ``prompts/scoring/bands.toml``."""
+    path = data_folder("prompts") / "scoring" / "bands.toml"
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        strong, solid, weak = (int(raw[k]) for k in ("strong", "solid", "needs_work"))
+    except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise ValueError(
+            f"{path}: cannot read the score bands ({exc}); it needs integer strong, solid "
+            "and needs_work thresholds (reinstall to restore it)"
+        ) from exc
+    if not 0 < weak < solid < strong <= 100:
+        raise ValueError(f"{path}: the bands must rise: 0 < needs_work < solid < strong <= 100")
+    return strong, solid, weak
+
+
+STRONG_MIN, SOLID_MIN, WEAK_MIN = _band_thresholds()
+BAND_LINES: tuple[tuple[int, Band], ...] = (
+    (WEAK_MIN, "needs work"),
+    (SOLID_MIN, "solid"),
+    (STRONG_MIN, "strong"),
+)
+"""Each band's lowest score, lowest first: the guides a chart draws."""
 
 
 def band_for(
@@ -241,3 +268,17 @@ class Evaluation(_Frozen):
             "details": self.details,
             "transcript": self.transcript.to_json_dict(),
         }
+
+
+class Evaluator(Protocol):
+    """Scores an answer: ``scoring/evaluator.LocalEvaluator``, alone or with the LLM judge
+    blended in (``scoring/judge.JudgedEvaluator``)."""
+
+    name: str
+    version: str
+    judge_model: str | None
+    """The LLM judge's model when one is blended in, else None."""
+
+    def evaluate(self, transcript: Transcript, question: Question) -> Evaluation:
+        """Score a transcript as an answer to ``question``. Pure and deterministic."""
+        ...

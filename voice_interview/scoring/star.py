@@ -28,6 +28,33 @@ __all__ = ["StarAssessment", "StarLexicon", "assess_star", "load_star_lexicon"]
 
 
 @dataclass(frozen=True)
+class StarScoring:
+    """The numbers of the STAR score; each is explained in ``prompts/scoring/star.toml``
+    ``[score]``."""
+
+    situation: float
+    situation_cue: float
+    task: float
+    task_cue: float
+    action: float
+    action_first_person: float
+    action_per_sentence: float
+    result: float
+    result_number: float
+    tip_below: float
+    parts_points: float
+    learning_points: float
+    numbers_points: float
+    numbers_full: float
+    hypothetical_share: float
+    hypothetical_factor: float
+    first_person_share: float
+    team_story_factor: float
+    result_number_cue: float
+    result_learning_cue: float
+
+
+@dataclass(frozen=True)
 class StarLexicon:
     cues: dict[str, tuple[re.Pattern[str], ...]]
     prototypes: dict[str, tuple[str, ...]]
@@ -38,6 +65,7 @@ class StarLexicon:
     position_weight: float
     we_action_weight: float
     min_told_actions: int
+    score: StarScoring
 
     def count(self, kind: str, text: str) -> int:
         return sum(1 for p in self.cues[kind] if p.search(text))
@@ -57,6 +85,7 @@ def load_star_lexicon(path: Path | None = None) -> StarLexicon:
         position_weight=float(raw["position_weight"]),
         we_action_weight=float(raw["we_action_weight"]),
         min_told_actions=int(raw["min_told_actions"]),
+        score=StarScoring(**{k: float(v) for k, v in raw["score"].items()}),
     )
 
 
@@ -114,7 +143,8 @@ def _label(
             if part == "action":
                 cue = float(min(2, i_actions + lex.we_action_weight * we_actions))
             if part == "result":
-                cue += 0.5 * has_number + 0.5 * learning
+                cue += lex.score.result_number_cue * has_number
+                cue += lex.score.result_learning_cue * learning
             cue *= lex.cue_weights.get(part, 1.0)
             proto = float(np.max(sims[i, columns[part]])) if columns[part] else 0.0
             prior = {"situation": 1 - position, "result": position}.get(part, 0.0)
@@ -186,16 +216,23 @@ def assess_star(
     result_numbers = any(x.has_number for x in by_part["result"])
     learning = next((x for x in labeled if x.learning), None)
 
+    rule = lex.score
+    cued = {
+        part: any(lex.count(part, x.sentence.normalized) for x in by_part[part])
+        for part in ("situation", "task")
+    }
+    actions = rule.action + rule.action_first_person * i_share
+    actions += rule.action_per_sentence * (len(by_part["action"]) - 1)
     scores = {
-        "situation": 70
-        + 30 * any(lex.count("situation", x.sentence.normalized) for x in by_part["situation"]),
-        "task": 85 + 15 * any(lex.count("task", x.sentence.normalized) for x in by_part["task"]),
-        "action": min(100, round(40 + 50 * i_share + 10 * (len(by_part["action"]) - 1))),
-        "result": 55 + 45 * result_numbers,
+        "situation": rule.situation + rule.situation_cue * cued["situation"],
+        "task": rule.task + rule.task_cue * cued["task"],
+        "action": min(100, round(actions)),
+        "result": rule.result + rule.result_number * result_numbers,
     }
     texts = load_tips()["star"]
     tips = {part: texts[part] for part in STAR_PARTS}
-    if i_share < 0.5:
+    team_story = i_share < rule.first_person_share
+    if team_story:
         tips["action"] = texts["action_we"]
     if by_part["result"] and not result_numbers:
         tips["result"] = texts["result_number"]
@@ -203,7 +240,7 @@ def assess_star(
     # A story told in the past with one "I'd" in it ("I told their lead I'd take it") is
     # still a story: without a situation, past actions in enough sentences outweigh the "I'd".
     told = sum(1 for x in labeled if not x.hypothetical and (x.i_actions or x.we_actions))
-    hypothetical = hypothetical_share >= 0.5 or (
+    hypothetical = hypothetical_share >= rule.hypothetical_share or (
         hypothetical_share > 0
         and not any(x.label == "situation" for x in labeled)
         and told < lex.min_told_actions
@@ -224,7 +261,7 @@ def assess_star(
             evidence=best.sentence.text if best else None,
             start_s=best.sentence.start_s if best else None,
             end_s=best.sentence.end_s if best else None,
-            tip=None if present and score >= 90 else tips[part],
+            tip=None if present and score >= rule.tip_below else tips[part],
         )
 
     first_habit = next((x for x in labeled if x.hypothetical), None)
@@ -241,9 +278,9 @@ def assess_star(
         ),
         StarCheck(
             id="first-person-actions",
-            passed=i_total > 0 and i_share >= 0.5,
+            passed=i_total > 0 and not team_story,
             detail=f'"I" actions {i_total}, "we" actions {we_total}',
-            evidence=first_we.sentence.text if first_we and i_share < 0.5 else None,
+            evidence=first_we.sentence.text if first_we and team_story else None,
         ),
         StarCheck(
             id="quantified-result",
@@ -259,14 +296,15 @@ def assess_star(
         ),
     )
 
-    # 80 points for the STAR parts, 10 for a learning, 10 for concrete numbers in the story.
+    # The STAR parts, a learning, and concrete numbers in the story (star.toml [score]).
     numbers = sum(x.has_number for x in labeled)
-    content = 0.8 * sum(lex.weights[p] * components[p].score for p in STAR_PARTS)
-    content += 10 * (learning is not None) + 10 * min(1.0, numbers / 3)
+    parts = sum(lex.weights[p] * components[p].score for p in STAR_PARTS)
+    content = rule.parts_points / 100 * parts + rule.learning_points * (learning is not None)
+    content += rule.numbers_points * min(1.0, numbers / rule.numbers_full)
     if hypothetical:
-        content *= 0.5
-    if we_total and i_share < 0.5:  # the team's story, not the candidate's
-        content *= 0.7
+        content *= rule.hypothetical_factor
+    if we_total and team_story:  # the team's story, not the candidate's
+        content *= rule.team_story_factor
     return StarAssessment(
         components=components,
         checks=checks,
