@@ -26,6 +26,9 @@ interviewer started), lost seconds (speech after the end). Per answer: talk-over
 audio, a nudge or the next question, overlapping the candidate's speech), provisional ends,
 last word -> interviewer speaks (sample time), word error of the saved transcript and of
 batch-scoring the saved ``answer.wav`` against what was said.
+``--barge-in``: the interviewer's sounds take sample time (``SampleClockSpeaker``) and the
+microphone listens over them, as practice does with echo cancellation: barge-in and late
+resume (``Interview.say``) are in the figures, and talk-overs are measured, not inferred.
 Writes ``bench/results/pauses-<set>-<date>.md`` and ``.json``.
 """
 
@@ -53,6 +56,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
+sys.path.insert(0, str(REPO / "tests"))
 
 RATE = 16_000
 LEAD_S = 1.0
@@ -284,18 +288,25 @@ def real_cases(which: str, count: int = 6) -> list[Case]:
     return cases
 
 
+TALK_OVER_S = 0.5
+"""``--barge-in``: a talk-over is the interviewer sounding this long or longer over the
+candidate's speech (barge-in stops it about 0.3 s after their first word: that is yielding,
+not talking over); every overlap is reported in ``over_speech_s``."""
+
+
 def run_case(
     case: Case,
     interview_parts: dict[str, Any],
     reply_after_s: float | None,
     realtime: float = 0.0,
+    barge_in: bool = False,
 ) -> dict:
     import time
 
     import jiwer
+    from sample_clock import CountingMic, SampleClockSpeaker, over  # tests/sample_clock.py
 
     from voice_interview.adapters.audio_files import load_audio
-    from voice_interview.adapters.devices import FileMicrophone
     from voice_interview.core.audio import Audio
     from voice_interview.core.endpointing import EndpointOptions
     from voice_interview.core.text import normalize_text
@@ -317,6 +328,8 @@ def run_case(
 
     def run(self: Any) -> Any:
         current[:] = [self]
+        if barge_in:  # the question was said (muted); from now on the microphone listens
+            self.mic.echo_cancelled = True
         return real_run(self)
 
     def seal(self: Any) -> None:
@@ -332,13 +345,18 @@ def run_case(
     iv._OpenAnswer.run, iv._OpenAnswer.seal = run, seal  # type: ignore[method-assign]
     try:
         with tempfile.TemporaryDirectory() as tmp:
+            speaker = interview_parts["speaker"]
+            if barge_in:
+                speaker = SampleClockSpeaker()
 
             @contextmanager
             def microphone(q: Any, follow_up: bool) -> Any:
-                with FileMicrophone(
+                with CountingMic(
                     Audio(case.audio, RATE), realtime=realtime, trailing_silence_s=20.0
                 ) as mic:
                     mics.append(mic)
+                    if barge_in:
+                        speaker.mic = mic
                     yield mic
 
             session = SessionStore(Path(tmp)).create(bank, [question.id], {"bench": True})
@@ -351,7 +369,7 @@ def run_case(
                 options=options,
                 pipeline=pipeline,
                 voice=interview_parts["voice"],
-                speaker=interview_parts["speaker"],
+                speaker=speaker,
                 microphone=microphone,
                 detector=interview_parts["detector"],
                 display=Display(out=open("/dev/null", "w")),  # noqa: SIM115
@@ -382,12 +400,23 @@ def run_case(
         {"kind": kind, "pause_s": round(b - a, 2), "cut": a <= end_s < b + 1e-3}
         for kind, a, b in case.pauses
     ]
-    talk_overs = sum(
-        1
-        for at, d in nudges
-        for a, b in case.speech
-        if a < at / RATE + d and at / RATE < b  # a nudge over the candidate
-    ) + (1 if lost > 0 else 0)  # the next question over the candidate's next words
+    played: dict[str, Any] = {}
+    if barge_in:  # what the interviewer's sounds overlapped, in sample time
+        overs = over(speaker.plays, case.speech)
+        talk_overs = sum(1 for o in overs if o >= TALK_OVER_S)
+        played = {
+            "plays": len(speaker.plays),
+            "over_speech_s": round(sum(overs), 2),
+            "late_resumes": interview.late_resumes,
+            "barge_ins": interview.speaking.barge_ins,
+        }
+    else:
+        talk_overs = sum(
+            1
+            for at, d in nudges
+            for a, b in case.speech
+            if a < at / RATE + d and at / RATE < b  # a nudge over the candidate
+        ) + (1 if lost > 0 else 0)  # the next question over the candidate's next words
     ref = normalize_text(case.reference)
     wall: dict[str, Any] = {}
     if realtime and mics and mics[0]._opened_at is not None:
@@ -417,6 +446,7 @@ def run_case(
         "audio_s": round(case.audio.shape[0] / RATE, 2),
         "wer_saved": round(jiwer.wer(ref, normalize_text(saved)), 4),
         "wer_batch": round(jiwer.wer(ref, normalize_text(batch)), 4),
+        **played,
         **wall,
     }
 
@@ -430,6 +460,12 @@ def main() -> int:
         "--realtime",
         action="store_true",
         help="play each answer in real time (wall-clock latency of feedback and final score)",
+    )
+    parser.add_argument(
+        "--barge-in",
+        action="store_true",
+        help="the interviewer's sounds last in sample time and the microphone listens over "
+        "them (barge-in, late resume); talk-overs: the interviewer >= 0.5 s over speech",
     )
     parser.add_argument(
         "--limit", type=int, default=0, help="only the first N typed answers and N/4 real ones"
@@ -467,7 +503,9 @@ def main() -> int:
     }
     rows = []
     for case in cases:
-        rows.append(run_case(case, parts, args.reply_after_s, 1.0 if args.realtime else 0.0))
+        rows.append(
+            run_case(case, parts, args.reply_after_s, 1.0 if args.realtime else 0.0, args.barge_in)
+        )
         print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
 
     pauses = [p for r in rows for p in r["pauses"]]
@@ -507,6 +545,11 @@ def main() -> int:
         "wer_batch_mean": round(statistics.mean(r["wer_batch"] for r in rows), 4),
         "wer_gap_max": round(max(gaps), 4),
     }
+    if args.barge_in:
+        summary["over_speech_s"] = round(sum(r["over_speech_s"] for r in rows), 2)
+        summary["over_speech_max_s"] = max(r["over_speech_s"] for r in rows)
+        summary["late_resumes"] = sum(r["late_resumes"] for r in rows)
+        summary["barge_ins"] = sum(r["barge_ins"] for r in rows)
     if args.realtime:
         for cue_name, cue_rows in (
             ("cue", [r for r in rows if r["done_cue"] and not r["lost_s"]]),
@@ -518,7 +561,8 @@ def main() -> int:
                 summary[f"wall_{cue_name}_{key}_median"] = med(xs)
                 summary[f"wall_{cue_name}_{key}_p90"] = p90(xs)
     stamp = f"{datetime.now(UTC):%Y-%m-%d}"
-    label = "-".join(x for x in ("realtime" if args.realtime else "", args.label) if x)
+    modes = ("realtime" if args.realtime else "", "bargein" if args.barge_in else "", args.label)
+    label = "-".join(x for x in modes if x)
     name = f"pauses-{args.set}{'-' + label if label else ''}-{stamp}"
     lines = [
         f"# Pause benchmark, set {args.set} (seed {SEEDS[args.set]}), {stamp}",
@@ -532,6 +576,18 @@ def main() -> int:
         ),
         f"Policy: defaults, reply_after_s = {reply} s. Targets: <= 1 cut in 60 pause cases, "
         "0 talk-overs, 0 s lost, saved-transcript WER within 2 points of batch.",
+        *(
+            [
+                "",
+                "Barge-in mode: the interviewer's sounds (nudges, the next words) last in sample "
+                "time and the microphone listens over them; speech within "
+                "BargeInOptions.resume_s of their start reopens the answer (late resume). A "
+                f"talk-over is the interviewer sounding >= {TALK_OVER_S} s over speech; "
+                "over_speech_s sums every overlap.",
+            ]
+            if args.barge_in
+            else []
+        ),
         "",
         "| figure | value |",
         "|---|---|",

@@ -71,6 +71,7 @@ def test_what_is_kept_starts_a_preroll_before_the_speech() -> None:
     more = frames(0.3, 0.4)
     watch.feed(more)
     assert watch.kept().size == kept.size + more.size
+    assert watch.speech_onset() == 10 * F  # when the speech began: what late resume reads
 
 
 def test_speech_begun_as_the_sound_ends_is_kept_too() -> None:
@@ -80,8 +81,10 @@ def test_speech_begun_as_the_sound_ends_is_kept_too() -> None:
     assert not watch.feed(signal)
     assert watch.speech_start() == 2 * F  # one frame of preroll before the first
     np.testing.assert_array_equal(watch.kept(), signal[2 * F :])
+    assert watch.speech_onset() == 3 * F
     watch.feed(frames(0.1))  # the run ended: a blip, not speech
     assert watch.speech_start() is None and watch.kept().size == 0
+    assert watch.speech_onset() is None
 
 
 def test_echo_below_the_threshold_is_never_a_barge_in() -> None:
@@ -96,6 +99,8 @@ def test_options_are_validated() -> None:
         BargeInOptions(threshold=1.0)
     with pytest.raises(ValueError, match="min_speech_s"):
         BargeInOptions(min_speech_s=0.0)
+    with pytest.raises(ValueError, match="resume_s"):
+        BargeInOptions(resume_s=-1.0)
 
 
 def test_far_end_hands_out_what_was_played_in_order_then_silence() -> None:

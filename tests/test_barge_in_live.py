@@ -4,8 +4,9 @@ fed back into the microphone (module-loopback at -20 dB: laptop speakers, a line
 - Practice's speaking path (``practice/speaking.Speaking``) with WebRTC AEC3: the echo alone
   never stops the interviewer; a person talking over it does, and their first words are
   kept. Without echo cancellation, on the same devices, the echo alone stops it.
-- ``practice`` end to end: an answer started over the question, and an answer resumed over
-  the "Anything to add?" prompt, are saved whole (answer.wav and the transcript).
+- ``practice`` end to end: an answer started over the question, an answer resumed over
+  the "Anything to add?" prompt, and one resumed as the interviewer began its next words (late
+  resume), are saved whole (answer.wav and the transcript).
 """
 
 from __future__ import annotations
@@ -208,3 +209,42 @@ def test_an_answer_resumed_over_the_prompt_loses_nothing(
     # every second from the first word to the last is in the file, the prompt's too
     assert recorded.duration_s >= ended - began - 0.5, (recorded.duration_s, ended - began)
     assert recorded.duration_s >= second_audio.duration_s + 2.5
+
+
+MORE = "And what I learned is to ask who owns a job before it goes live."
+
+
+def test_an_answer_resumed_as_the_interviewer_begins_loses_nothing(
+    virtual_audio: VirtualAudio, tmp_path: Path
+) -> None:
+    """Late resume: the answer reads finished and the candidate is silent for the suite's
+    2.5 s, so the interviewer begins its next words (the summary: one question); the candidate
+    goes on at once. The interviewer stops, the same answer reopens and keeps both parts, and
+    the summary is said again when they are done."""
+    voice = PiperSynthesizer(SpeechOptions(length_scale=1.1, noise_scale=0.0, noise_w_scale=0.0))
+    first = write_wav(voice.synthesize(ANSWER), tmp_path / "first.wav")
+    more = write_wav(voice.synthesize(MORE), tmp_path / "more.wav")
+    with virtual_audio.echo(ECHO_DB):
+        run = Practice(virtual_audio, tmp_path / "sessions")
+        run.wait_for_line("Question 1", 120)
+        deadline = time.monotonic() + 60
+        while not any(run.sessions.glob("*/q01-*/answer.wav")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)
+        began = time.monotonic()
+        virtual_audio.play_into_mic(first).wait(timeout=60)
+        run.wait_for_line("Scorecard:", 60)  # the interviewer's next words begin
+        virtual_audio.play_into_mic(more).wait(timeout=60)
+        ended = time.monotonic()
+        folder, q, heard = run.finish()
+    out = "".join(run.lines)
+    assert "(Sorry, go on: the same answer continues.)" in out, out[-2000:]
+    # The summary is said again after the answer. Not "== 2": in 1 of 6 runs here the
+    # interviewer's echo stopped a later summary too (AEC3 after a stopped sound; issue 20's
+    # note). That cost a repeat, not a word, which is what this test is about.
+    assert out.count("Scorecard:") >= 2, out[-4000:]
+    said = normalize_text(f"{ANSWER} {MORE}")
+    assert jiwer.wer(said, heard) <= 0.25, heard
+    assert "billing" in heard and "learned" in heard, heard
+    recorded = load_audio(folder / q["answer_audio"])
+    assert recorded.duration_s >= ended - began - 0.5, (recorded.duration_s, ended - began)

@@ -12,6 +12,7 @@ from typing import Any
 
 import jiwer
 import pytest
+from sample_clock import CountingMic, SampleClockSpeaker
 
 from voice_interview.adapters.devices import FileMicrophone
 from voice_interview.adapters.piper import PiperSynthesizer, SpeechOptions
@@ -64,7 +65,10 @@ def make_interview(
     answers: dict[tuple[str, bool], Audio],
     options: PracticeOptions,
     keys: Any = None,
+    speaker: SampleClockSpeaker | None = None,
 ) -> tuple[Interview, Any]:
+    """The interview on file-fed microphones read at full speed. With ``speaker`` (sample
+    time), the microphones cancel echo: practice listens while the interviewer speaks."""
     plan = plan_questions(BANK, options)
     session = SessionStore(tmp_path).create(BANK, [q.id for _, q in plan], {"test": True})
 
@@ -72,7 +76,10 @@ def make_interview(
     def microphone(question: Question, follow_up: bool) -> Iterator[FileMicrophone]:
         audio = answers.get((question.id, follow_up)) or Audio.silence(0.5)
         trailing = options.end_silence_s + 5.0  # room for a nudge and its reply
-        with FileMicrophone(audio, realtime=0.0, trailing_silence_s=trailing) as m:
+        with CountingMic(audio, realtime=0.0, trailing_silence_s=trailing) as m:
+            if speaker is not None:
+                m.echo_cancelled = True
+                speaker.mic = m
             yield m
 
     interview = Interview(
@@ -80,7 +87,7 @@ def make_interview(
         options=options,
         pipeline=build_pipeline("tiny.en", BANK),
         voice=PiperSynthesizer(),
-        speaker=SilentSpeaker(),
+        speaker=speaker or SilentSpeaker(),
         microphone=microphone,
         detector=SileroSpeechDetector,
         display=PlainDisplay(),
@@ -330,3 +337,47 @@ def test_the_saved_transcript_is_one_pass_over_the_whole_answer(
     assert wer_saved <= jiwer.wer(said, normalize_text(batch.text)) + 0.02, saved
     evaluation = json.loads((folder / "evaluation.json").read_text())
     assert evaluation["transcript"]["text"] == saved
+
+
+def test_speech_just_as_the_interviewer_begins_goes_on_with_the_same_answer(
+    tmp_path: Path, candidate: PiperSynthesizer
+) -> None:
+    """Late resume, in sample time with barge-in: a 7.6 s pause after a story that reads
+    finished; the interviewer begins its next words (here the summary) after 7 s of silence,
+    the candidate goes on 0.6 s later. The interviewer stops, the answer reopens and keeps
+    every word, and the summary is said again (scored on the whole answer) once they are
+    done."""
+    options = PracticeOptions(round_id="leadership-principles", questions=1, follow_up=False)
+    speaker = SampleClockSpeaker()
+    rate = candidate.synthesize("Yes.").sample_rate
+    asked = PiperSynthesizer().synthesize(BANK.question("ownership").text)
+    lead = Audio.silence(asked.duration_s + 1.0, rate)  # the question is said over it
+    answer = concatenate([lead, story_then_more(candidate, 7.6)])
+    interview, session = make_interview(
+        tmp_path, {("ownership", False): answer}, options, speaker=speaker
+    )
+    shown: list[str] = []
+    interview.display.message = shown.append  # type: ignore[method-assign]
+    results = interview.run(plan_questions(BANK, options))
+
+    assert interview.late_resumes == 1, shown
+    assert "(Sorry, go on: the same answer continues.)" in shown
+    more_at = (
+        lead.duration_s
+        + story_then_more(candidate, 7.6).duration_s
+        - (candidate.synthesize(MORE).duration_s)
+    )
+    stopped = [p for p in speaker.plays if p[0] / 16_000 < more_at < p[1] / 16_000 + 1.0]
+    assert len(stopped) == 1, speaker.plays  # the summary began before MORE, and stopped
+    assert stopped[0][1] / 16_000 - more_at < 0.6, "the interviewer went on over the candidate"
+    assert sum(1 for m in shown if "Scorecard:" in m) == 2  # said again after the answer
+    evaluation = results[0].evaluation
+    assert evaluation is not None
+    heard = normalize_text(evaluation.transcript.text)
+    assert "billing" in heard and "learned" in heard, heard
+    folder = session.folder / "q01-ownership"
+    saved = json.loads((folder / "transcript.json").read_text())["text"]
+    assert "learned" in normalize_text(saved)
+    from voice_interview.adapters.audio_files import load_audio
+
+    assert load_audio(folder / "answer.wav").duration_s >= answer.duration_s - 0.1

@@ -122,6 +122,7 @@ def test_a_prompt_inside_an_answer_hands_back_everything_it_heard_in_order() -> 
     said = np.array(values[:16], np.float32).repeat(F)
     np.testing.assert_array_equal(whole, said)  # nothing lost, nothing twice
     assert heard.before.num_samples == 10 * F - PREROLL
+    assert heard.speech_at_s == 10 * F / RATE  # the first speech frame (late resume reads it)
 
 
 def test_echo_alone_lets_the_interviewer_finish_and_nothing_is_kept() -> None:
@@ -129,7 +130,7 @@ def test_echo_alone_lets_the_interviewer_finish_and_nothing_is_kept() -> None:
     speak, speaker = speaking(mic, reads=40)
     heard = speak.play(sound(), mic)
     assert speaker.calls == ["play(blocking=False)", "wait"] and speak.barge_ins == 0
-    assert heard.speech is None and heard.before is None
+    assert heard.speech is None and heard.before is None and heard.speech_at_s is None
 
 
 def test_speech_begun_as_the_sound_ends_is_kept() -> None:

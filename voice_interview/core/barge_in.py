@@ -36,17 +36,23 @@ class BargeInOptions:
             answer (a word's onset scores low). Short: before it, what the microphone heard
             was the interviewer (1 s kept the question's last words as "the project or
             task" at the start of a transcript, through the virtual devices at -20 dB).
+        resume_s: speech that begins this soon after the interviewer's next words start
+            (the next question, a round's intro, the summary) is the previous answer going
+            on, not a reply: the candidate was mid-thought when the interviewer began, as in
+            the pause benchmark's one blind cut (they went on 0.4 s after it). Later speech
+            has heard the interviewer: it belongs to what comes next.
     """
 
     threshold: float = 0.5
     min_speech_s: float = 0.2
     preroll_s: float = 0.3
+    resume_s: float = 2.0
 
     def __post_init__(self) -> None:
         if not 0.0 < self.threshold < 1.0:
             raise ValueError(f"threshold must be in (0, 1), got {self.threshold}")
-        if self.min_speech_s <= 0 or self.preroll_s < 0:
-            raise ValueError("min_speech_s must be positive and preroll_s not negative")
+        if self.min_speech_s <= 0 or self.preroll_s < 0 or self.resume_s < 0:
+            raise ValueError("min_speech_s must be positive, preroll_s and resume_s not negative")
 
 
 class BargeIn:
@@ -96,14 +102,20 @@ class BargeIn:
         """Where the candidate's speech starts in what was fed, ``preroll_s`` before its first
         speech frame: once detected, or when the input ended on a run of speech frames too
         short to tell yet (the sound stopped first). None: no speech."""
-        frame = self.detector.frame_samples
-        if self.detected_at is not None:
-            began = self.detected_at - self._need * frame
-        elif self._run > 0:
-            began = (self._frames - self._run) * frame
-        else:
+        began = self.speech_onset()
+        if began is None:
             return None
         return max(0, began - round(self.options.preroll_s * self.sample_rate))
+
+    def speech_onset(self) -> int | None:
+        """The sample (from the first fed) of the candidate's first speech frame, without the
+        preroll; None: no speech."""
+        frame = self.detector.frame_samples
+        if self.detected_at is not None:
+            return self.detected_at - self._need * frame
+        if self._run > 0:
+            return (self._frames - self._run) * frame
+        return None
 
     def heard(self) -> npt.NDArray[np.float32]:
         """Everything fed, in order."""

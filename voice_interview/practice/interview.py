@@ -30,6 +30,7 @@ import numpy as np
 from voice_interview.adapters.models import DEFAULT_ASR_MODEL
 from voice_interview.content.banks import Bank, Question, Round
 from voice_interview.core.audio import ASR_SAMPLE_RATE, Audio
+from voice_interview.core.barge_in import BargeInOptions
 from voice_interview.core.batching import StretchBatcher
 from voice_interview.core.endpointing import (
     Endpointer,
@@ -224,6 +225,12 @@ class _OpenAnswer:
             self._take(heard.before, listen=False)
         if heard.speech is not None:
             self._backlog.append(heard.speech)
+
+    def resume(self, heard: Heard) -> None:
+        """The candidate went on as the interviewer began its next words (late resume):
+        what the microphone heard meanwhile joins the answer, as after a nudge; the next
+        :meth:`check` reads it and reopens the answer."""
+        self._after_prompt(heard)
 
     def _read(self, timeout_s: float) -> Audio | None:
         if self._backlog:
@@ -428,6 +435,10 @@ class _OpenAnswer:
             )
         deadline = time.monotonic() + hold_s + 1.0  # a stalled input never blocks the loop
         try:
+            while self._backlog:  # heard as the interviewer began (late resume): first
+                self._handle(self._take(self._backlog.pop(0)))
+                if self.endpointer.state != "ended":
+                    return True
             while True:
                 if self.interview.keys.poll() is not None:  # Enter (any key): move on now
                     return False
@@ -499,6 +510,8 @@ class Interview:
         self.final_latencies: list[float] = []
         """Final end of each answer (candidate done) -> the full pass scored, in seconds."""
         self.nudges = 0
+        self.late_resumes = 0
+        """How often the candidate went on just as the interviewer began (see :meth:`say`)."""
         self.speaking = Speaking(speaker, detector, display, barge_in=options.barge_in)
         """The interviewer's voice (and barge-in)."""
         self._carried: list[Audio] = []  # said over the last question: the answer's start
@@ -581,16 +594,59 @@ class Interview:
             answer.seal()
 
     # -- speaking --------------------------------------------------------------------------
-    def say(self, text: str, mic: Microphone | None = None) -> Audio:
-        """Speak ``text`` once the candidate is silent. The microphone (if open) is muted so
-        the interviewer isn't recorded, or, with barge-in, listens on: what the candidate
-        said over the interviewer waits in :attr:`_carried` for the next answer."""
-        audio = self.voice.synthesize(text)
-        self._hold()
-        self._seal()
-        speech = self.speaking.play(audio, mic).speech
-        self._carried = [] if speech is None else [speech]
-        return audio
+    def say(
+        self,
+        text: str | Callable[[], str],
+        mic: Microphone | None = None,
+        *,
+        resumable: bool = True,
+    ) -> Audio:
+        """Speak ``text`` (or what ``text()`` says, asked again each time it is spoken) once
+        the candidate is silent. The microphone (if open) is muted so the interviewer isn't
+        recorded, or, with barge-in, listens on: what the candidate said over the interviewer
+        waits in :attr:`_carried` for the next answer.
+
+        Late resume (``resumable``, with barge-in): the interviewer speaks while the previous
+        answer could still reopen, listening on its microphone. If the candidate speaks within
+        :attr:`BargeInOptions.resume_s` of the start, they were still answering: the
+        interviewer stops, what was heard joins that answer, it goes on, and ``text`` is said
+        again once they are done. Returns the audio last spoken."""
+        while True:
+            if callable(text):  # the words depend on the answers: once they are final
+                self._hold()
+                audio = self.voice.synthesize(text())
+            else:  # synthesized while the candidate may still go on
+                audio = self.voice.synthesize(text)
+                self._hold()
+            previous = self._open
+            if (
+                resumable
+                and previous is not None
+                and previous.endpointer.reopenable
+                and (mic is None or mic is previous.mic)
+                and self.speaking.listens(previous.mic)
+            ):
+                heard = self.speaking.play(audio, previous.mic, question=False)
+                if self._went_on(previous, heard):
+                    continue
+                self._seal()
+            else:
+                self._seal()
+                heard = self.speaking.play(audio, mic)
+            if heard.speech is not None:
+                self._carried.append(heard.speech)
+            return audio
+
+    def _went_on(self, answer: _OpenAnswer, heard: Heard) -> bool:
+        """Whether what was heard as the interviewer began is ``answer`` going on (speech
+        within ``resume_s`` of the start); if so it joins the answer, which is open again."""
+        began = heard.speech_at_s
+        if heard.speech is None or began is None or began > BargeInOptions().resume_s:
+            return False
+        self.late_resumes += 1
+        self.display.message("(Sorry, go on: the same answer continues.)")
+        answer.resume(heard)
+        return True
 
     # -- listening -------------------------------------------------------------------------
     def _open_answer(self, question: Question, follow_up: bool) -> _OpenAnswer:
@@ -676,7 +732,7 @@ class Interview:
             extra_answer = self._open_answer(question, follow_up=True)
             extra_answer.context = main.transcript
             self.display.question(index + 1, total, follow.text, follow_up=True)
-            spoken = self.say(follow.text, extra_answer.mic)
+            spoken = self.say(follow.text, extra_answer.mic, resumable=False)
             if self.session is not None:
                 self.session.save_question_audio(index, spoken, follow_up=True)
             self._record(extra_answer, index, follow_up=True)
@@ -781,11 +837,14 @@ class Interview:
         return "\n".join(lines)
 
     def summarize(self) -> None:
-        text = self.summary_text()
-        self.display.message(self.scorecard())
-        self.display.message("\n" + text)
+        def summary() -> str:  # again after a late resume: the last score may have changed
+            text = self.summary_text()
+            self.display.message(self.scorecard())
+            self.display.message("\n" + text)
+            return text
+
         try:
-            self.say(text)
+            self.say(summary)
         except VoiceInterviewError as exc:
             logger.warning("could not speak the summary: %s", exc)
         finally:

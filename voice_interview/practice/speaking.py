@@ -57,10 +57,13 @@ class InterruptibleSpeaker(Protocol):
 @dataclass(frozen=True)
 class Heard:
     """What the microphone heard while the interviewer spoke (barge-in on): ``speech``, the
-    candidate's, and ``before`` it (kept for a prompt inside an answer), 16 kHz."""
+    candidate's, and ``before`` it (kept for a prompt inside an answer), 16 kHz;
+    ``speech_at_s``: when the candidate's first speech frame came, in seconds from the start of
+    the sound (None: no speech)."""
 
     before: Audio | None = None
     speech: Audio | None = None
+    speech_at_s: float | None = None
 
 
 class Speaking:
@@ -138,6 +141,7 @@ class Speaking:
             else:
                 speaker.stop()
         heard = watch.heard()
+        onset = watch.speech_onset()
         start = watch.speech_start()
         cut = heard.size if start is None else start
         before = heard[:cut] if not question and cut else None
@@ -145,4 +149,5 @@ class Speaking:
         return Heard(
             before=None if before is None else Audio(before, ASR_SAMPLE_RATE),
             speech=None if speech is None else Audio(speech, ASR_SAMPLE_RATE),
+            speech_at_s=None if onset is None else onset / ASR_SAMPLE_RATE,
         )
