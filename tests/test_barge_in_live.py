@@ -139,6 +139,15 @@ class Practice:
         self.proc.kill()
         pytest.fail(f"no line with {text!r}; output: {''.join(self.lines)[-2000:]}")
 
+    def wait_for_answer(self) -> None:
+        """Until the first answer is being recorded (its file opens once the question has
+        been said), and a little after."""
+        self.wait_for_line("Question 1", 120)
+        deadline = time.monotonic() + 60
+        while not any(self.sessions.glob("*/q01-*/answer.wav")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)
+
     def finish(self, timeout_s: float = 180) -> tuple[Path, dict[str, Any], str]:
         import json
 
@@ -187,12 +196,7 @@ def test_an_answer_resumed_over_the_prompt_loses_nothing(
     second = write_wav(second_audio, tmp_path / "second.wav")
     with virtual_audio.echo(ECHO_DB):
         run = Practice(virtual_audio, tmp_path / "sessions")
-        run.wait_for_line("Question 1", 120)
-        # the answer opens once the question has been said; a little after that
-        deadline = time.monotonic() + 60
-        while not any(run.sessions.glob("*/q01-*/answer.wav")) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(0.5)
+        run.wait_for_answer()
         began = time.monotonic()
         virtual_audio.play_into_mic(first).wait(timeout=60)
         # the unfinished sentence, then silence: the prompt comes; talk over it at once
@@ -226,11 +230,7 @@ def test_an_answer_resumed_as_the_interviewer_begins_loses_nothing(
     more = write_wav(voice.synthesize(MORE), tmp_path / "more.wav")
     with virtual_audio.echo(ECHO_DB):
         run = Practice(virtual_audio, tmp_path / "sessions")
-        run.wait_for_line("Question 1", 120)
-        deadline = time.monotonic() + 60
-        while not any(run.sessions.glob("*/q01-*/answer.wav")) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(0.5)
+        run.wait_for_answer()
         began = time.monotonic()
         virtual_audio.play_into_mic(first).wait(timeout=60)
         run.wait_for_line("Scorecard:", 60)  # the interviewer's next words begin

@@ -352,7 +352,8 @@ def test_speech_just_as_the_interviewer_begins_goes_on_with_the_same_answer(
     rate = candidate.synthesize("Yes.").sample_rate
     asked = PiperSynthesizer().synthesize(BANK.question("ownership").text)
     lead = Audio.silence(asked.duration_s + 1.0, rate)  # the question is said over it
-    answer = concatenate([lead, story_then_more(candidate, 7.6)])
+    told = story_then_more(candidate, 7.6)
+    answer = concatenate([lead, told])
     interview, session = make_interview(
         tmp_path, {("ownership", False): answer}, options, speaker=speaker
     )
@@ -362,11 +363,7 @@ def test_speech_just_as_the_interviewer_begins_goes_on_with_the_same_answer(
 
     assert interview.late_resumes == 1, shown
     assert "(Sorry, go on: the same answer continues.)" in shown
-    more_at = (
-        lead.duration_s
-        + story_then_more(candidate, 7.6).duration_s
-        - (candidate.synthesize(MORE).duration_s)
-    )
+    more_at = lead.duration_s + told.duration_s - candidate.synthesize(MORE).duration_s
     stopped = [p for p in speaker.plays if p[0] / 16_000 < more_at < p[1] / 16_000 + 1.0]
     assert len(stopped) == 1, speaker.plays  # the summary began before MORE, and stopped
     assert stopped[0][1] / 16_000 - more_at < 0.6, "the interviewer went on over the candidate"

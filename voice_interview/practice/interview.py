@@ -213,8 +213,9 @@ class _OpenAnswer:
         read before anything else the microphone hands out."""
         self._backlog.extend(heard)
 
-    def _after_prompt(self, heard: Heard) -> None:
-        """What the microphone heard while a prompt played is this answer's, in order: the
+    def after_prompt(self, heard: Heard) -> None:
+        """What the microphone heard while a prompt (a nudge, or the interviewer's next words
+        on a late resume) played is this answer's, in order: the
         part before the candidate spoke is recorded but not listened to (it is the prompt's
         echo; the endpointer hears silence), their speech is read next, as usual. The reply
         window starts when the prompt has ended."""
@@ -225,12 +226,6 @@ class _OpenAnswer:
             self._take(heard.before, listen=False)
         if heard.speech is not None:
             self._backlog.append(heard.speech)
-
-    def resume(self, heard: Heard) -> None:
-        """The candidate went on as the interviewer began its next words (late resume):
-        what the microphone heard meanwhile joins the answer, as after a nudge; the next
-        :meth:`check` reads it and reopens the answer."""
-        self._after_prompt(heard)
 
     def _read(self, timeout_s: float) -> Audio | None:
         if self._backlog:
@@ -272,7 +267,7 @@ class _OpenAnswer:
                     self.stream.wait()
             elif event.kind == "nudge":
                 self._submit(self.batcher.flush())
-                self._after_prompt(self.interview.nudge(self.mic) or Heard())
+                self.after_prompt(self.interview.nudge(self.mic) or Heard())
             elif event.kind == "answer_ended":
                 self.reason = event.reason or "silence"
                 self._ended_at = time.perf_counter()
@@ -435,15 +430,16 @@ class _OpenAnswer:
             )
         deadline = time.monotonic() + hold_s + 1.0  # a stalled input never blocks the loop
         try:
-            while self._backlog:  # heard as the interviewer began (late resume): first
-                self._handle(self._take(self._backlog.pop(0)))
-                if self.endpointer.state != "ended":
-                    return True
             while True:
                 if self.interview.keys.poll() is not None:  # Enter (any key): move on now
                     return False
-                # a burst just begun (not yet long enough to reopen) holds the interviewer too
-                quiet = self.quiet_s() >= hold_s and not self.endpointer.hearing_speech
+                # a burst just begun (not yet long enough to reopen) holds the interviewer
+                # too, and so does what was heard as it began speaking (late resume)
+                quiet = (
+                    self.quiet_s() >= hold_s
+                    and not self.endpointer.hearing_speech
+                    and not self._backlog
+                )
                 if quiet and not self._paced:  # a file read at full speed: samples are time
                     return False
                 # live: what was captured before now is in the past, so it is read first
@@ -645,7 +641,7 @@ class Interview:
             return False
         self.late_resumes += 1
         self.display.message("(Sorry, go on: the same answer continues.)")
-        answer.resume(heard)
+        answer.after_prompt(heard)  # the next check() reads it and reopens the answer
         return True
 
     # -- listening -------------------------------------------------------------------------
